@@ -1,0 +1,383 @@
+"""The assistant's side of one room's conversation, whatever the transport.
+
+Fed the room's speech events and transcripts (`push`), it keeps one shared context labelled
+by speaker, decides when a turn is over and meant for the assistant (turns.py), speaks the
+reply (reply.py) into an `AudioOutput`, publishes the assistant's captions, state, notices
+and per-turn metrics, and yields the floor when a human talks over it:
+
+- speech starts before any of the reply was heard (the turn was not over, or someone else
+  spoke up): the reply is dropped unheard, and the turn is decided again once it is quiet;
+- speech starts while the reply plays: its audio pauses at once; the first transcribed
+  words make it an interruption (the reply stops for good and the context keeps only the
+  words heard); if the final has no words (a cough, "mm-hmm") or never comes, it resumes
+  with the sentences generated so far.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel
+
+from inference_server.client import InferenceClient
+from parley.settings import Settings
+
+from ..events import (
+    AssistantNotice,
+    AssistantState,
+    CaptionFinal,
+    CaptionInterim,
+    ParticipantInfo,
+    Speaking,
+    TurnMetrics,
+)
+from .audio_output import AudioOutput
+from .context import AssistantLine, ConversationContext, HumanLine
+from .events import UserInput, UserStartedSpeaking, UserStoppedSpeaking, UserTranscript
+from .metrics import BARGE_INS, NOTICES, record_turn
+from .prefill import Prefiller
+from .prompts import PromptLibrary, ReplyPrompt
+from .reply import ReplyOptions, ReplyResult, SpokenReply
+from .turns import KNOWN_MISHEARINGS, ReplyRule, is_filler, sounds_unfinished
+
+log = logging.getLogger(__name__)
+
+Publish = Callable[[BaseModel], Awaitable[None]]
+Recall = Callable[[str, list[str]], Awaitable[list[str]]]  # (latest words, speakers) -> memories
+
+
+@dataclass(frozen=True)
+class ConversationOptions:
+    aliases: tuple[str, ...] = ()  # other spellings the ASR gives the assistant's name
+    min_endpointing_delay_s: float = 0.5  # after the VAD's silence, before the turn counts as over
+    unfinished_delay_s: float = 1.5  # the same when the words trail off ("and", "so", "...")
+    final_timeout_s: float = 2.0  # speech ended and no final by then: it was noise (a paused reply resumes)
+    follow_up_window_s: float = 20.0
+    # Prefill each interim too. Off by default: on a 2-core CPU a prefill job holds the
+    # inference server's only worker and delays the speaker's final (transcription_delay
+    # p50 1.21 s with, 0.36 s without, in `parley bench voice`).
+    prefill_interims: bool = False
+    max_transcript_chars: int = 3000  # ~750 tokens: a cold prompt stays affordable on a CPU
+    recall_timeout_s: float = 0.5
+    reply: ReplyOptions = field(default_factory=ReplyOptions)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ConversationOptions:
+        aliases = settings.assistant_aliases or KNOWN_MISHEARINGS.get(settings.assistant_name.lower(), ())
+        return cls(aliases=tuple(aliases), min_endpointing_delay_s=settings.turn_min_delay_s,
+                   reply=ReplyOptions(max_tokens=settings.reply_max_tokens,
+                                      max_sentences=settings.reply_max_sentences))
+
+
+_NOTICES = {
+    "llm": "{name} couldn't answer just now: the language model is unavailable. Try again in a moment.",
+    "llm_partial": "{name}'s answer was cut short by an error.",
+    "tts": "{name} couldn't speak its answer, so it is shown as text.",
+    "empty": "{name} had no answer to that. Try asking another way.",
+}
+
+
+@dataclass(eq=False)
+class _Turn:
+    number: int
+    reply: SpokenReply
+    speech_end_at: float | None  # when the words being answered ended
+    final_at: float | None  # when their transcript arrived
+    confirm_at: float
+    timers: list[asyncio.Task] = field(default_factory=list)
+    confirmed_at: float | None = None
+    line: AssistantLine | None = None  # in the context once its audio started
+    paused: bool = False
+    closed: bool = False
+
+
+class RoomConversation:
+    def __init__(self, client: InferenceClient, output: AudioOutput, publish: Publish, *, room: str,
+                 assistant: ParticipantInfo, options: ConversationOptions | None = None,
+                 prompts: PromptLibrary | None = None, recall: Recall | None = None) -> None:
+        self.options = options or ConversationOptions()
+        self.assistant = assistant
+        self.room = room
+        self.output = output
+        self.context = ConversationContext(max_chars=self.options.max_transcript_chars)
+        self._client = client
+        self._publish = publish
+        self._recall = recall
+        self._prompt = ReplyPrompt(prompts or PromptLibrary(), assistant_name=assistant.name, room=room)
+        self._rule = ReplyRule([assistant.name, *self.options.aliases],
+                               follow_up_window_s=self.options.follow_up_window_s)
+        self._prefiller = Prefiller(client)
+        self._humans: dict[str, ParticipantInfo] = {}
+        self._speaking: set[str] = set()
+        self._awaiting_finals: dict[str, list[tuple[float, float]]] = {}  # id -> [(stopped at, speech end)]
+        self._last_stop_at = 0.0
+        self._turn: _Turn | None = None
+        self._turns = 0
+        self._state = "listening"
+        self._tasks: set[asyncio.Task] = set()
+        self._clock0 = time.monotonic()  # the assistant's caption times count from here
+
+    # --- the room -----------------------------------------------------------------------------
+
+    async def participant_joined(self, participant: ParticipantInfo) -> None:
+        if participant.kind == "human":
+            self._humans[participant.id] = participant
+            if self._turn is None:
+                self._prefill()  # the system prompt names the people: evaluate it before anyone speaks
+
+    async def participant_left(self, participant: ParticipantInfo) -> None:
+        self._humans.pop(participant.id, None)
+        self._speaking.discard(participant.id)
+        self._awaiting_finals.pop(participant.id, None)
+        await self._maybe_start_turn()
+
+    async def push(self, event: UserInput) -> None:
+        if isinstance(event, UserStartedSpeaking):
+            await self._speech_started(event)
+        elif isinstance(event, UserStoppedSpeaking):
+            await self._speech_stopped(event)
+        elif event.is_final:
+            await self._final(event)
+        else:
+            await self._interim(event)
+
+    # --- inputs -------------------------------------------------------------------------------
+
+    async def _speech_started(self, event: UserStartedSpeaking) -> None:
+        self._speaking.add(event.participant_id)
+        turn = self._turn
+        if turn is None or turn.paused:
+            return
+        if turn.line is None:  # nothing heard yet: answer when the room is quiet again, with all that was said
+            log.info("room %s: %s spoke before turn %d was heard; reply dropped", self.room,
+                     event.participant_id, turn.number)
+            await self._close_turn(turn, None)
+            return
+        turn.paused = True
+        turn.reply.pause()  # silence at once; whether it was a real interruption is known from the words
+        log.info("room %s: %s talks over turn %d; paused", self.room, event.participant_id, turn.number)
+
+    async def _speech_stopped(self, event: UserStoppedSpeaking) -> None:
+        self._speaking.discard(event.participant_id)
+        self._awaiting_finals.setdefault(event.participant_id, []).append((event.at, event.speech_end_at))
+        self._last_stop_at = event.at
+        turn = self._turn
+        if turn is not None and turn.paused and not self._speaking:
+            turn.timers.append(self._later(self.options.final_timeout_s + 0.05, self._resume, turn))
+        self._later(self.options.final_timeout_s + 0.05, self._maybe_start_turn)  # if the final never comes
+        await self._maybe_start_turn()
+
+    async def _interim(self, event: UserTranscript) -> None:
+        if is_filler(event.text):
+            return
+        turn = self._turn
+        if turn is not None and turn.paused:
+            await self._interrupt(turn)
+        if self._turn is None and self.options.prefill_interims:
+            self._prefill(HumanLine(event.participant_id, event.speaker, event.text, event.at, event.emotion))
+
+    async def _final(self, event: UserTranscript) -> None:
+        pending = self._awaiting_finals.get(event.participant_id)
+        _, speech_end_at = pending.pop(0) if pending else (event.at, None)
+        turn = self._turn
+        if is_filler(event.text):
+            log.info("room %s: not a turn: %r", self.room, event.text)
+            if turn is not None and turn.paused and not self._speaking:
+                await self._resume(turn)
+            await self._maybe_start_turn()
+            return
+        if turn is not None and turn.paused:
+            await self._interrupt(turn)
+        self.context.add(HumanLine(event.participant_id, event.speaker, event.text, event.at, event.emotion,
+                                   event.emotion_score, speech_end_at))
+        await self._maybe_start_turn()
+        if self._turn is None:
+            self._prefill()
+
+    # --- turns --------------------------------------------------------------------------------
+
+    async def _maybe_start_turn(self) -> None:
+        if self._turn is not None or self._speaking:
+            return
+        if self._finals_pending() or not self._rule.wants_reply(len(self._humans), self.context):
+            return
+        now = time.monotonic()
+        last = self.context.unanswered()[-1]
+        delay = self.options.unfinished_delay_s if sounds_unfinished(last.text) else self.options.min_endpointing_delay_s
+        self._turns += 1
+        turn = _Turn(self._turns, SpokenReply(self._client, self.output, [], self.options.reply, name=self.assistant.name),
+                     speech_end_at=last.speech_end_at, final_at=last.at, confirm_at=self._last_stop_at + delay)
+        turn.reply.on_progress = lambda text: self._progress(turn, text)
+        turn.reply.stop = [f"\n{p.name}:" for p in self._humans.values()]
+        self._turn = turn
+        self._prefiller.drop_pending()
+        turn.timers.append(self._later(max(0.0, turn.confirm_at - now), self._confirm, turn))
+        self._spawn(self._run_turn(turn, last.text))
+
+    async def _run_turn(self, turn: _Turn, latest: str) -> None:
+        turn.reply.messages = self._prompt.messages(self.context.window, self._people())
+        if self._recall is not None:
+            # Memories go at the very end of the prompt: the rest is evaluated while they are looked up.
+            self._prefiller.request(turn.reply.messages)
+            try:
+                speakers = sorted({line.speaker for line in self.context.unanswered()})
+                memories = await asyncio.wait_for(self._recall(latest, speakers), self.options.recall_timeout_s)
+            except Exception as exc:  # noqa: BLE001 - a reply without memories beats no reply
+                log.warning("room %s: memory recall failed: %s", self.room, exc)
+                memories = []
+            if memories:
+                turn.reply.messages = self._prompt.messages(self.context.window, self._people(), memories=memories)
+        try:
+            result = await turn.reply.run()
+        except Exception:  # one broken reply must not end the room's assistant
+            log.exception("room %s: reply %d failed", self.room, turn.number)
+            result = ReplyResult(text="", failure="llm")
+        if not turn.closed:
+            await self._close_turn(turn, result)
+
+    async def _confirm(self, turn: _Turn) -> None:
+        if turn.closed:
+            return
+        turn.confirmed_at = time.monotonic()
+        turn.reply.confirm()
+        if turn.line is None:
+            await self._set_state("thinking")
+
+    async def _progress(self, turn: _Turn, heard: str) -> None:
+        """A sentence of the reply started playing: caption it (the first one also starts the line)."""
+        if turn.closed:
+            return
+        if turn.line is None:
+            turn.line = self.context.add(AssistantLine(at=time.monotonic()))
+            await self._set_state("speaking")
+            await self._send(Speaking(participant_id=self.assistant.id, speaking=True))
+        turn.line.text = heard
+        await self._send(CaptionInterim(caption_id=self._caption_id(turn), participant_id=self.assistant.id,
+                                        speaker=self.assistant.name, text=heard, start=self._clock(turn.line.at),
+                                        end=self._clock(time.monotonic())))
+
+    async def _interrupt(self, turn: _Turn) -> None:
+        BARGE_INS.labels(result="interrupted").inc()
+        turn.reply.interrupt()
+        result = turn.reply.result()
+        log.info("room %s: turn %d interrupted after %r", self.room, turn.number, result.text)
+        await self._close_turn(turn, result)
+
+    async def _resume(self, turn: _Turn) -> None:
+        """Words would have interrupted it: with nobody speaking and no final to come, it was noise."""
+        if turn.closed or not turn.paused or self._speaking or self._finals_pending():
+            return
+        BARGE_INS.labels(result="resumed").inc()
+        turn.paused = False
+        turn.reply.resume()
+        log.info("room %s: no words came; turn %d resumes", self.room, turn.number)
+
+    async def _close_turn(self, turn: _Turn, result: ReplyResult | None) -> None:
+        """End `turn`: `result` None drops it unheard (the speaker was not done)."""
+        turn.closed = True
+        if self._turn is turn:
+            self._turn = None
+        for timer in turn.timers:
+            timer.cancel()
+        if result is None:
+            turn.reply.interrupt()
+            await self._set_state("listening")
+            return
+        now = time.monotonic()
+        if turn.line is None and result.text:  # speech failed before any audio: the text is shown
+            turn.line = self.context.add(AssistantLine(at=now))
+        if turn.line is not None:
+            turn.line.text, turn.line.interrupted, turn.line.ended_at = result.text, result.interrupted, now
+            if result.text:
+                await self._send(CaptionFinal(
+                    caption_id=self._caption_id(turn), participant_id=self.assistant.id, speaker=self.assistant.name,
+                    text=result.text, start=self._clock(turn.line.at), end=self._clock(now), emotion="neutral",
+                    emotion_score=1.0, interrupted=result.interrupted))
+            if result.first_audio_at is not None:
+                await self._send(Speaking(participant_id=self.assistant.id, speaking=False))
+        await self._set_state("listening")
+        if result.failure:
+            NOTICES.inc()
+            await self._send(AssistantNotice(message=_NOTICES[result.failure].format(name=self.assistant.name)))
+        await self._report(turn, result)
+        if result.failure is None:
+            await self._maybe_start_turn()  # someone may have spoken to it meanwhile
+
+    async def _report(self, turn: _Turn, result: ReplyResult) -> None:
+        end = turn.speech_end_at
+        first_audio = result.first_audio_at
+
+        def since_end(at: float | None) -> float | None:
+            return round(at - end, 3) if at is not None and end is not None else None
+
+        outcome = ("interrupted" if result.interrupted else "empty" if result.failure == "empty"
+                   else "failed" if result.failure else "completed")
+        metrics = TurnMetrics(turn=turn.number, outcome=outcome, end_of_utterance_delay=since_end(turn.confirmed_at),
+                              transcription_delay=since_end(turn.final_at), e2e_latency=since_end(first_audio),
+                              ttft=_rounded(result.ttft), ttfb=_rounded(result.ttfb), reply_audio_s=result.audio_s)
+        record_turn(self.room, metrics)
+        await self._send(metrics)
+
+    # --- helpers ------------------------------------------------------------------------------
+
+    def _finals_pending(self) -> bool:
+        """A final is still to come for speech that ended (one that has not come in time never will)."""
+        now = time.monotonic()
+        for waits in self._awaiting_finals.values():
+            waits[:] = [w for w in waits if now - w[0] < self.options.final_timeout_s]
+        return any(self._awaiting_finals.values())
+
+    def _people(self) -> list[str]:
+        return sorted(p.name for p in self._humans.values())
+
+    def _prefill(self, pending: HumanLine | None = None) -> None:
+        lines = self.context.window + ([pending] if pending else [])
+        people = self._people()
+        messages = self._prompt.messages(lines, people) or [{"role": "system", "content": self._prompt.system(people)}]
+        self._prefiller.request(messages)
+
+    def _caption_id(self, turn: _Turn) -> str:
+        return f"{self.assistant.id}-{self._clock0:.0f}-{turn.number}"
+
+    def _clock(self, at: float) -> float:
+        return round(at - self._clock0, 3)
+
+    async def _set_state(self, state: str) -> None:
+        if state != self._state:
+            self._state = state
+            await self._send(AssistantState(state=state))
+
+    async def _send(self, event: BaseModel) -> None:
+        try:
+            await self._publish(event)
+        except Exception:  # a closed channel must not stop the conversation
+            log.exception("room %s: could not publish %s", self.room, type(event).__name__)
+
+    def _spawn(self, coro) -> asyncio.Task:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def _later(self, delay: float, fn, *args) -> asyncio.Task:
+        async def call() -> None:
+            await asyncio.sleep(delay)
+            await fn(*args)
+
+        return self._spawn(call())
+
+    async def aclose(self) -> None:
+        if self._turn is not None:
+            self._turn.reply.interrupt()
+        await self._prefiller.aclose()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def _rounded(value: float | None) -> float | None:
+    return round(value, 3) if value is not None else None

@@ -1,0 +1,37 @@
+"""What the conversation engine hears: each participant's speech and transcripts, whatever the transport.
+
+Speech start and stop are as the inference server's VAD sees them. Times are
+`time.monotonic()` seconds in this process. What the engine says goes out as room events
+(agent/events.py): the assistant's captions, state, notices and per-turn metrics.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class UserStartedSpeaking:
+    participant_id: str
+    at: float
+
+
+@dataclass(frozen=True)
+class UserStoppedSpeaking:
+    participant_id: str
+    at: float  # when the VAD's silence ran out (the event arrived)
+    speech_end_at: float  # when the participant's last words were spoken: the turn's latency clock starts here
+
+
+@dataclass(frozen=True)
+class UserTranscript:
+    participant_id: str
+    speaker: str  # caption label: "Ann", or "Ann (2)" for a second voice on her microphone
+    text: str
+    is_final: bool
+    at: float
+    emotion: str = "neutral"
+    emotion_score: float = 0.0
+
+
+UserInput = UserStartedSpeaking | UserStoppedSpeaking | UserTranscript

@@ -1,0 +1,61 @@
+"""Streamed LLM text -> sentences for TTS, and text cleaned for a voice.
+
+The first sentence is what the room waits for, so it goes out as soon as it is complete
+(and a long first sentence is cut at its first comma), the rest sentence by sentence.
+"""
+
+from __future__ import annotations
+
+import re
+
+_ABBREVIATIONS = frozenset({"mr", "mrs", "ms", "dr", "prof", "st", "vs", "etc", "e.g", "i.e", "approx", "no"})
+_END = re.compile(r"[.!?…]+[\"')\]]*(?=\s|$)|\n+")
+_CLAUSE = re.compile(r"[,;:](?=\s)")
+_MARKUP = re.compile(r"\*\*|__|`+|^#+\s*|^\s*(?:[-*•]|\d+[.)])\s+", re.MULTILINE)
+_URL = re.compile(r"https?://\S+")
+_SYMBOLS = re.compile(r"[\U0001F000-\U0001FFFF\u2600-\u27BF]")  # emoji and pictographs
+
+
+def speakable(text: str) -> str:
+    """What a voice should say: no markdown, links or emoji; single spaces."""
+    text = _SYMBOLS.sub("", _URL.sub("", _MARKUP.sub("", text)))
+    return " ".join(text.split())
+
+
+class SentenceSplitter:
+    def __init__(self, *, first_clause_words: int = 4) -> None:
+        self._buffer = ""
+        self._first = True
+        self._first_clause_words = first_clause_words
+
+    def push(self, text: str) -> list[str]:
+        """Sentences completed by `text`: a terminator ends one without waiting for the next token,
+        unless it could still be part of a number or an abbreviation."""
+        self._buffer += text
+        out: list[str] = []
+        while (end := self._next_end()) is not None:
+            sentence, self._buffer = self._buffer[:end], self._buffer[end:]
+            if sentence := sentence.strip():
+                out.append(sentence)
+                self._first = False
+        return out
+
+    def flush(self) -> list[str]:
+        rest, self._buffer = self._buffer.strip(), ""
+        return [rest] if rest else []
+
+    def _next_end(self) -> int | None:
+        for match in _END.finditer(self._buffer):
+            before = self._buffer[:match.start()].rsplit(None, 1)
+            word = before[-1] if before else ""
+            initial = len(word) == 1 and word.isupper() and word != "I"
+            if match.group().startswith(".") and (word.lower() in _ABBREVIATIONS or initial):
+                continue  # "Dr. Smith", "J. R. R. Tolkien"
+            if match.end() == len(self._buffer) and match.group().startswith(".") and not word[-1:].isalpha():
+                continue  # "3." may go on as "3.5": wait for the next token
+            return match.end()
+        if self._first:
+            for match in _CLAUSE.finditer(self._buffer):
+                if len(self._buffer[:match.start()].split()) >= self._first_clause_words:
+                    return match.end()
+        return None

@@ -1,0 +1,84 @@
+"""`parley agent --livekit`: a livekit-agents worker that LiveKit dispatches to rooms.
+
+Each room's job runs the same agent as the embedded transport (`agent_factory`, RoomAgent
+by default) over a `LiveKitRoom` transport; the only code that talks to the LiveKit server
+is `RtcRoomConnection`, the seam. Jobs run as threads of one worker process: a process
+per room would hold its own copy of livekit-agents (~75 MB of imports) and Python; threads
+share it, and a room adds a few MB (tests/agent/livekit/test_worker_memory.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Protocol
+
+from livekit.agents import AgentServer, AutoSubscribe, JobContext, JobExecutorType
+
+from parley.settings import Settings
+
+from api.store import create_store
+
+from ..inference_pool import InferencePool
+from ..kept_room import kept_room_agent
+from ..transports.livekit import LiveKitRoom
+from ..transports.livekit_connection import RtcRoomConnection
+
+log = logging.getLogger(__name__)
+
+
+class RoomAgentHandle(Protocol):
+    async def aclose(self) -> None: ...
+
+
+AgentFactory = Callable[[LiveKitRoom, InferencePool], RoomAgentHandle]
+
+
+async def run_room(ctx: JobContext, settings: Settings, agent_factory: AgentFactory | None = None) -> None:
+    """One room, from dispatch until the agent is disconnected.
+
+    By default the agent is the embedded transport's (kept_room_agent): transcripts go to the
+    store (PARLEY_DATABASE_URL), memories are recalled and extracted. The store is opened per
+    job: each job thread has its own event loop, and connections belong to one loop.
+    """
+    await ctx.connect(auto_subscribe=AutoSubscribe.AUDIO_ONLY)
+    transport = LiveKitRoom(ctx.room.name, RtcRoomConnection(ctx.room), assistant_name=settings.assistant_name)
+    inference = InferencePool.from_settings(settings)
+    store = None
+    if agent_factory is None:
+        store = create_store(settings)
+        await store.open()
+        build = kept_room_agent(settings, store, inference)
+        agent_factory = lambda room, _: build(room)  # noqa: E731
+    agent = agent_factory(transport, inference)
+    log.info("room %s: agent joined as %s", ctx.room.name, transport.assistant.id)
+    try:
+        await transport.run()
+    finally:
+        await agent.aclose()  # flushes the transcript before the store closes
+        await transport.aclose()
+        await inference.aclose()
+        if store is not None:
+            await store.close()
+
+
+def build_server(settings: Settings, agent_factory: AgentFactory | None = None, *, port: int = 8081) -> AgentServer:
+    """The worker; `port` serves livekit-agents' health check (GET /) for orchestrators."""
+    if not settings.livekit_url or not settings.livekit_api_key or settings.livekit_api_secret is None:
+        raise ValueError("the LiveKit worker needs PARLEY_LIVEKIT_URL, PARLEY_LIVEKIT_API_KEY and "
+                         "PARLEY_LIVEKIT_API_SECRET")
+    server = AgentServer(job_executor_type=JobExecutorType.THREAD, ws_url=settings.livekit_url,
+                         api_key=settings.livekit_api_key,
+                         api_secret=settings.livekit_api_secret.get_secret_value(), port=port)
+
+    async def entrypoint(ctx: JobContext) -> None:
+        await run_room(ctx, settings, agent_factory)
+
+    server.rtc_session(entrypoint)  # no agent name: LiveKit dispatches the worker to every new room
+    return server
+
+
+def serve(settings: Settings) -> None:
+    """Run the worker until interrupted (what `parley agent --livekit` calls)."""
+    asyncio.run(build_server(settings).run())

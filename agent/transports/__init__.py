@@ -1,0 +1,1 @@
+"""Room transports behind one interface (`base.RoomTransport`): `embedded` (aiortc, default)."""

@@ -1,0 +1,1 @@
+"""Parley's HTTP API: health, room signalling (embedded WebRTC), and the web page."""

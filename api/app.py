@@ -1,0 +1,60 @@
+"""The API's FastAPI app: health, room signalling for the embedded transport, and the page.
+
+In the embedded layout the rooms live in this process (the signalling endpoint has to reach
+their peer connections), so each room's agent runs here too; models stay in the inference
+server, reached over its streaming protocol.
+"""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import Depends, FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from agent.kept_room import kept_room_agent
+from agent.transports.embedded import EmbeddedRoomServer
+from inference_server.client import InferenceClient
+from parley import __version__
+from parley.settings import Settings, get_settings
+
+from .accounts import account_services, include_account_routes
+from .auth.deps import current_principal
+from .errors import install_error_handlers
+from .routes import health, metrics, rooms
+from .state import ApiState
+
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        token = settings.inference_token.get_secret_value() if settings.inference_token else None
+        client = InferenceClient(settings.effective_inference_url, token=token)
+        try:
+            # The store opens first and closes last: the rooms' agents write transcripts to it.
+            async with account_services(settings, client, client) as accounts:  # the client embeds texts and voices
+                app.state.accounts = accounts
+
+                room_server = EmbeddedRoomServer(settings, kept_room_agent(settings, accounts.store, client))
+                app.state.parley = ApiState(settings=settings, rooms=room_server, inference=client)
+                try:
+                    yield
+                finally:
+                    await room_server.aclose()
+        finally:
+            await client.aclose()
+
+    app = FastAPI(title="Parley", version=__version__, lifespan=lifespan,
+                  description="Voice rooms with live captions: join over WebRTC, captions on the data channel.")
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(metrics.router, dependencies=[Depends(current_principal)])
+    app.include_router(rooms.router)
+    include_account_routes(app)  # before the page's catch-all mount
+    app.mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web")
+    return app

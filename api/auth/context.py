@@ -1,0 +1,44 @@
+"""Everything the account routes use, opened once per API process."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from parley.settings import Settings
+
+from ..embedders import TextEmbedder, VoiceEmbedder
+from ..store import Store, create_store
+from .rate_limits import RateLimiter, create_rate_limiter
+from .service import AuthService
+
+
+@dataclass
+class AccountServices:
+    settings: Settings
+    store: Store
+    auth: AuthService
+    limiter: RateLimiter
+    embedder: TextEmbedder
+    voices: VoiceEmbedder
+
+
+@asynccontextmanager
+async def account_services(settings: Settings, embedder: TextEmbedder, voices: VoiceEmbedder, *,
+                           store: Store | None = None) -> AsyncIterator[AccountServices]:
+    """Open the configured store (migrating it), the rate limiter, and auth; create the first
+    admin on a fresh install. A `store` passed in is used as is and left open."""
+    owned = store is None
+    store = store or create_store(settings)
+    if owned:
+        await store.open()
+    limiter = create_rate_limiter(settings.redis_url.get_secret_value() if settings.redis_url else None)
+    try:
+        auth = AuthService(settings, store)
+        await auth.ensure_admin()
+        yield AccountServices(settings, store, auth, limiter, embedder, voices)
+    finally:
+        await limiter.aclose()
+        if owned:
+            await store.close()

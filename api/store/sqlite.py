@@ -1,0 +1,108 @@
+"""SQLite backend: one file under the data dir, stdlib sqlite3 run in a worker thread.
+
+SQLite allows one writer at a time, so transactions are serialized by an asyncio lock; each
+statement runs via asyncio.to_thread so the event loop never waits on disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from .db import Database, Params, Row, Tx
+from .errors import Conflict
+from .sql_store import SqlStore
+from .sqlite_schema import MIGRATIONS, SCHEMA_VERSION
+from .vectors import to_blob
+
+
+def _param(value: Any) -> Any:
+    if isinstance(value, datetime):  # fixed width, so that text order is time order; naive means UTC
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return value.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+    return value
+
+
+def _params(params: Params) -> dict[str, Any]:
+    return {key: _param(value) for key, value in (params or {}).items()}
+
+
+class _SqliteTx(Tx):
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    async def all(self, sql: str, params: Params = None) -> list[Row]:
+        def run() -> list[Row]:
+            cursor = self._conn.execute(sql, _params(params))
+            return [dict(row) for row in cursor.fetchall()]
+        return await self._guard(run)
+
+    async def run(self, sql: str, params: Params = None) -> int:
+        return await self._guard(lambda: self._conn.execute(sql, _params(params)).rowcount)
+
+    @staticmethod
+    async def _guard(fn):
+        try:
+            return await asyncio.to_thread(fn)
+        except sqlite3.IntegrityError as exc:
+            if "UNIQUE" in str(exc):
+                raise Conflict("already exists") from exc
+            raise
+
+
+class SqliteDatabase(Database):
+    dialect = "sqlite"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._conn: sqlite3.Connection | None = None
+        self._lock = asyncio.Lock()
+
+    async def open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = await asyncio.to_thread(self._connect)
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA busy_timeout = 5000")
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        for step in range(version + 1, SCHEMA_VERSION + 1):
+            conn.executescript(f"BEGIN; {MIGRATIONS[step]} PRAGMA user_version = {step}; COMMIT;")
+        return conn
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Tx]:
+        assert self._conn is not None, "open() the store first"
+        conn = self._conn
+        async with self._lock:
+            await asyncio.to_thread(conn.execute, "BEGIN IMMEDIATE")
+            try:
+                yield _SqliteTx(conn)
+            except BaseException:
+                await asyncio.to_thread(conn.rollback)
+                raise
+            await asyncio.to_thread(conn.commit)
+
+    def encode_embedding(self, vector: Sequence[float]) -> bytes:
+        return to_blob(vector)
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            await asyncio.to_thread(self._conn.close)
+            self._conn = None
+
+
+class SqliteStore(SqlStore):
+    def __init__(self, path: Path) -> None:
+        super().__init__(SqliteDatabase(path))
+
+    async def open(self) -> None:
+        await self.db.open()

@@ -1,0 +1,1 @@
+"""Reference audio and scoring metrics for Parley tests and benchmarks."""

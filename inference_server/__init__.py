@@ -1,0 +1,1 @@
+"""The shared inference server: every model loaded once, served to many agents."""

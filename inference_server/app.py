@@ -1,0 +1,97 @@
+"""The inference server's FastAPI app: models load once in the background at start-up."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from starlette.middleware.base import BaseHTTPMiddleware
+
+from parley import __version__
+from parley.settings import Settings, get_settings
+
+from .catalog import ModelError
+from .engine import Engine
+from .errors import error_response, install_error_handlers
+from .loader import ModelSet, load_models
+from .routes import audio, chat, health, stream, text
+from .scheduler import Scheduler
+from .state import ServerState
+
+log = logging.getLogger(__name__)
+
+
+class UploadLimit(BaseHTTPMiddleware):
+    """Refuse bodies over the limit from their declared size, before reading them."""
+
+    async def dispatch(self, request: Request, call_next):
+        limit = request.app.state.parley.settings.max_upload_mb * 1024 * 1024
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > limit + 64 * 1024:
+            return error_response(413, f"request body larger than the {limit / 2**20:g} MB limit "
+                                  "(PARLEY_MAX_UPLOAD_MB)", "invalid_request_error", "file_too_large")
+        return await call_next(request)
+
+
+def create_app(settings: Settings | None = None, models: ModelSet | None = None) -> FastAPI:
+    """`models` lets tests share one loaded model set between several app instances."""
+    settings = settings or get_settings()
+    state = ServerState(settings=settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        scheduler = Scheduler(metrics=state.metrics)
+        scheduler.start()
+        if models is not None:  # already loaded (tests, `parley up` sharing one set)
+            state.engine = Engine(models, scheduler)
+            state.device, state.threads = models.asr.device, state.settings.threads or 1
+        loading = asyncio.create_task(_load(state, scheduler)) if models is None else None
+        registrar = _registrar(state)
+        try:
+            yield
+        finally:
+            if registrar is not None:
+                await registrar.aclose()
+            if loading is not None:
+                loading.cancel()
+            scheduler.stop()
+            if models is None and state.engine is not None:
+                state.engine.models.close()  # ours to free; a shared set belongs to the caller
+
+    app = FastAPI(title="Parley inference server", version=__version__, lifespan=lifespan,
+                  description="Every model loaded once: streaming ASR with speakers and emotion, "
+                              "OpenAI-compatible transcription, chat, speech and embeddings.")
+    app.state.parley = state
+    app.add_middleware(UploadLimit)
+    install_error_handlers(app)
+    for module in (health, stream, audio, chat, text):
+        app.include_router(module.router)
+    return app
+
+
+def _registrar(state: ServerState):
+    """With Redis configured, advertise this server and its load to agents (scale-out)."""
+    settings = state.settings
+    if settings.redis_url is None:
+        return None
+    from .registry import InferenceRegistrar, default_public_url
+
+    url = settings.inference_public_url or default_public_url(settings.inference_port)
+    registrar = InferenceRegistrar.for_server(state, settings.redis_url.get_secret_value(), url)
+    registrar.start()
+    return registrar
+
+
+async def _load(state: ServerState, scheduler: Scheduler) -> None:
+    try:
+        models, state.device, state.threads = await asyncio.to_thread(load_models, state.settings)
+        state.engine = Engine(models, scheduler)
+        log.info("inference server ready: %s", ", ".join(m.name for m in models.all()))
+    except ModelError as exc:
+        state.load_error = str(exc)
+        log.error("%s", exc)
+    except Exception as exc:  # noqa: BLE001 - reported on /health instead of crashing silently
+        state.load_error = f"model loading failed: {type(exc).__name__}: {exc}"
+        log.exception("model loading failed")

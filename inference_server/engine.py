@@ -1,0 +1,73 @@
+"""Async model operations routed through the scheduler: what routes and streams call."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+
+import numpy as np
+
+from .loader import ModelSet
+from .models.asr import Recognition
+from .models.llm import ChatChunk
+from .scheduler import Priority, Scheduler
+
+# Whisper makes up text on non-speech; such decodes are dropped.
+_NO_SPEECH_PROB = 0.6
+_MIN_AVG_LOGPROB = -1.0
+
+
+class Engine:
+    def __init__(self, models: ModelSet, scheduler: Scheduler) -> None:
+        self.models = models
+        self.scheduler = scheduler
+        self._llm_lock = asyncio.Lock()  # one generation at a time owns the LLM's state
+
+    async def recognize(self, audio: np.ndarray, *, priority: Priority = Priority.LIVE,
+                        beam_size: int | None = None) -> str:
+        asr = self.models.asr
+        result: Recognition = await self.scheduler.run_batched(
+            audio, lambda clips: asr.recognize(clips, beam_size=beam_size), priority=priority,
+            model=asr.name, batch_key=f"asr:{beam_size}:{priority}")
+        if result.no_speech_prob > _NO_SPEECH_PROB and result.avg_logprob < _MIN_AVG_LOGPROB:
+            return ""
+        return result.text
+
+    async def speaker_embedding(self, audio: np.ndarray, *, priority: Priority = Priority.ANALYSIS) -> np.ndarray | None:
+        speaker = self.models.speaker
+        return await self.scheduler.run_batched(audio, speaker.embed, priority=priority, model=speaker.name)
+
+    async def emotion(self, text: str, *, priority: Priority = Priority.ANALYSIS) -> tuple[str, float]:
+        emotion = self.models.emotion
+        return await self.scheduler.run_batched(text, emotion.classify, priority=priority, model=emotion.name)
+
+    async def emotions(self, texts: Sequence[str], *, priority: Priority = Priority.ANALYSIS) -> list[tuple[str, float]]:
+        return list(await asyncio.gather(*(self.emotion(t, priority=priority) for t in texts)))
+
+    async def embed_texts(self, texts: Sequence[str], *, priority: Priority = Priority.ANALYSIS) -> np.ndarray:
+        embeddings = self.models.embeddings
+        return await self.scheduler.run(lambda: embeddings.embed(list(texts)), priority=priority,
+                                        model=embeddings.name)
+
+    async def chat(self, messages: Sequence[dict[str, str]], *, max_tokens: int, temperature: float,
+                   top_p: float, stop: Sequence[str] = ()) -> AsyncIterator[ChatChunk]:
+        llm = self.models.llm
+        async with self._llm_lock:
+            # A few tokens per job: urgent live ASR can run between them.
+            async for chunk in self.scheduler.iterate(
+                    lambda: llm.chat(messages, max_tokens=max_tokens, temperature=temperature,
+                                     top_p=top_p, stop=stop),
+                    priority=Priority.REPLY, model=llm.name, steps_per_job=4):
+                yield chunk
+
+    async def prefill(self, messages: Sequence[dict[str, str]]) -> int:
+        llm = self.models.llm
+        async with self._llm_lock:
+            return await self.scheduler.run(lambda: llm.prefill(messages), priority=Priority.ANALYSIS,
+                                            model=llm.name)
+
+    async def synthesize(self, text: str, *, speed: float = 1.0) -> AsyncIterator[np.ndarray]:
+        tts = self.models.tts
+        async for chunk in self.scheduler.iterate(lambda: tts.synthesize(text, speed=speed),
+                                                  priority=Priority.REPLY, model=tts.name):
+            yield chunk

@@ -1,0 +1,108 @@
+"""Build the server's model set from the catalog profile and the settings."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import warnings
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from parley.settings import Settings
+
+from .catalog import ModelEntry, profile_entries, resolve
+from .device import configure_threads, select_device
+from .models.asr import STT, FasterWhisperSTT
+from .models.base import ModelBackend
+from .models.embeddings import SentenceTransformerEmbedder, TextEmbedder
+from .models.emotion import EmotionClassifier, PrototypeEmotion, TransformerEmotion
+from .models.llm import LLM, LlamaCppLLM
+from .models.speaker import ResemblyzerEncoder, SpeakerEncoder
+from .models.tts import TTS, PiperTTS
+from .models.vad import VAD, SileroVAD
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ModelSet:
+    vad: VAD
+    asr: STT
+    speaker: SpeakerEncoder
+    embeddings: TextEmbedder
+    emotion: EmotionClassifier
+    llm: LLM
+    tts: TTS
+
+    def all(self) -> list[ModelBackend]:
+        return [getattr(self, f.name) for f in fields(self)]
+
+    def close(self) -> None:
+        for model in self.all():
+            model.close()
+
+
+def _dir(path: Path) -> str:
+    return str(path if path.is_dir() else path.parent)
+
+
+def _quiet_third_party() -> None:
+    """Model libraries print progress bars and deprecation chatter; Parley logs its own."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+    warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        hf_logging.set_verbosity_error()
+    except ImportError:
+        pass
+
+
+def load_models(settings: Settings) -> tuple[ModelSet, str, int]:
+    """Load every model of the profile once. Returns (models, device, threads)."""
+    _quiet_third_party()
+    device = select_device(settings.device)
+    threads = configure_threads(settings.threads)
+    entries = profile_entries(settings.model_profile, settings.llm_model)
+    paths: dict[str, Path | None] = {}
+    for capability, entry in entries.items():
+        paths[capability] = None if _is_builtin(entry) else resolve(entry, settings.models_dir)
+
+    def timed(capability: str, build):
+        started = time.monotonic()
+        model = build()
+        log.info("loaded %s %s (%s) on %s in %.1f s", capability, model.name, model.backend,
+                 model.device, time.monotonic() - started)
+        return model
+
+    whisper_device = "cuda" if device == "cuda" else "cpu"  # CTranslate2 has no MPS backend
+    torch_device = device
+    vad = timed("vad", lambda: SileroVAD(entries["vad"].name, str(paths["vad"])))
+    asr = timed("asr", lambda: FasterWhisperSTT(
+        entries["asr"].name, _dir(paths["asr"]), device=whisper_device,
+        compute_type="float16" if whisper_device == "cuda" else "int8", threads=threads))
+    speaker = timed("speaker", lambda: ResemblyzerEncoder(entries["speaker"].name, str(paths["speaker"]),
+                                                          device=torch_device))
+    embeddings = timed("embeddings", lambda: SentenceTransformerEmbedder(
+        entries["embeddings"].name, _dir(paths["embeddings"]), device=torch_device))
+    emotion = timed("emotion", lambda: _emotion(entries["emotion"], paths["emotion"], embeddings, torch_device))
+    llm = timed("llm", lambda: LlamaCppLLM(entries["llm"].name, str(paths["llm"]), device=device,
+                                           threads=threads, gpu_layers=-1 if device != "cpu" else 0))
+    tts = timed("tts", lambda: PiperTTS(entries["tts"].name, str(paths["tts"]),
+                                        device="cuda" if device == "cuda" else "cpu"))
+    return ModelSet(vad, asr, speaker, embeddings, emotion, llm, tts), device, threads
+
+
+def _is_builtin(entry: ModelEntry) -> bool:
+    return type(entry.source).__name__ == "BuiltinSource"
+
+
+def _emotion(entry: ModelEntry, path: Path | None, embeddings: TextEmbedder, device: str) -> EmotionClassifier:
+    if path is None:
+        return PrototypeEmotion(entry.name, embeddings)
+    return TransformerEmotion(entry.name, _dir(path), device=device)

@@ -1,0 +1,1 @@
+"""Model capabilities: one module each, a small abstract class plus one or more backends."""

@@ -1,0 +1,112 @@
+"""Speech-to-text on short utterances (the VAD cuts the stream; this decodes each piece)."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .base import Capabilities, ModelBackend
+
+MAX_UTTERANCE_S = 28.0  # Whisper's window is 30 s; leave room for padding
+_PAD_FRAMES = 200  # 2 s of silence after a clip keeps trimmed-context decoding accurate
+# A window of at least 10 s: sub-second clips in a 3 s window were repeated ("Nice work. Nice
+# work."), and a fixed floor makes a clip decode the same alone or batched with others.
+_MIN_FRAMES = 1000
+
+
+@dataclass(frozen=True)
+class Recognition:
+    text: str
+    avg_logprob: float
+    no_speech_prob: float
+
+
+class STT(ModelBackend):
+    capability = "asr"
+    sample_rate = 16000
+
+    def recognize(self, audios: Sequence[np.ndarray], *, beam_size: int | None = None) -> list[Recognition]:
+        """Decode each float32 16 kHz clip (<= 28 s) independently, in one batched call."""
+        for audio in audios:
+            if audio.ndim != 1 or len(audio) > MAX_UTTERANCE_S * self.sample_rate + 1:
+                raise ValueError(f"ASR input must be mono and at most {MAX_UTTERANCE_S} s long")
+        if not audios:
+            return []
+        return self._recognize_impl(list(audios), beam_size)
+
+    @abstractmethod
+    def _recognize_impl(self, audios: list[np.ndarray], beam_size: int | None) -> list[Recognition]: ...
+
+
+def _max_new_tokens(audios: list[np.ndarray]) -> int:
+    """A ceiling well above any real speech rate (~4 words/s) that stops runaway loops."""
+    longest = max(len(a) for a in audios) / 16000
+    return int(12 * longest) + 24
+
+
+class FasterWhisperSTT(STT):
+    """CTranslate2 Whisper. Clips of several streams share one encoder pass (micro-batching)."""
+
+    backend = "faster-whisper"
+
+    def __init__(self, name: str, path: str, *, device: str = "cpu", compute_type: str = "int8",
+                 threads: int = 0, beam_size: int = 5, language: str = "en",
+                 trim_context: bool = True) -> None:
+        super().__init__(name, path=path, device=device, capabilities=Capabilities(batching=True))
+        from faster_whisper import WhisperModel
+        from faster_whisper.tokenizer import Tokenizer
+
+        self._model = WhisperModel(path, device=device, compute_type=compute_type, cpu_threads=threads,
+                                   local_files_only=True)
+        multilingual = self._model.model.is_multilingual
+        self._tokenizer = Tokenizer(self._model.hf_tokenizer, multilingual, task="transcribe",
+                                    language=language if multilingual else "en")
+        # Timestamp mode: the model marks where speech ends, which keeps it from repeating
+        # itself to fill a trimmed window (seen with `without_timestamps=True`).
+        self._prompt = self._model.get_prompt(self._tokenizer, [], without_timestamps=False)
+        self.beam_size = beam_size
+        self.trim_context = trim_context
+
+    def _batch_features(self, audios: list[np.ndarray]) -> np.ndarray:
+        """Mel features of each clip, zero-padded to a shared length.
+
+        Whisper is trained on 30 s windows, but encoding only the clip plus ~2 s of padding (and
+        at least 10 s)
+        gives the same text on utterances at 3-5x less encoder time (whisper.cpp's
+        `audio_ctx` trick; see docs/decisions.md), which is what makes CPU streaming viable.
+        """
+        mels = [self._model.feature_extractor(audio.astype(np.float32)) for audio in audios]
+        longest = max(mel.shape[1] for mel in mels)
+        frames = 3000
+        if self.trim_context:
+            frames = min(3000, max(_MIN_FRAMES, (longest + _PAD_FRAMES) // 100 * 100 + 100))
+        batch = np.zeros((len(mels), mels[0].shape[0], frames), dtype=np.float32)
+        for i, mel in enumerate(mels):
+            batch[i, :, : min(frames, mel.shape[1])] = mel[:, :frames]
+        return batch
+
+    def _recognize_impl(self, audios: list[np.ndarray], beam_size: int | None) -> list[Recognition]:
+        encoded = self._model.encode(self._batch_features(audios))
+        results = self._model.model.generate(
+            encoded,
+            [list(self._prompt) for _ in audios],
+            beam_size=beam_size or self.beam_size,
+            max_length=min(self._model.max_length, len(self._prompt) + _max_new_tokens(audios)),
+            suppress_blank=True,
+            suppress_tokens=[-1],
+            return_scores=True,
+            return_no_speech_prob=True,
+            repetition_penalty=1.0,
+            no_repeat_ngram_size=0,
+        )
+        out = []
+        for result in results:
+            tokens = [t for t in result.sequences_ids[0] if t < self._tokenizer.eot]
+            text = self._tokenizer.decode(tokens).strip()
+            seq_len = max(1, len(result.sequences_ids[0]))
+            out.append(Recognition(text=text, avg_logprob=float(result.scores[0]) / (seq_len + 1) * seq_len,
+                                   no_speech_prob=float(result.no_speech_prob)))
+        return out

@@ -1,0 +1,108 @@
+"""Chat LLM: streamed tokens, with the conversation's prompt prefix kept in a KV cache."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from .base import Capabilities, ModelBackend
+
+
+@dataclass(frozen=True)
+class ChatChunk:
+    text: str
+    finish_reason: str | None = None  # set on the last chunk: "stop" or "length"
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+class LLM(ModelBackend):
+    capability = "llm"
+    context_length: int
+
+    def chat(self, messages: Sequence[dict[str, str]], *, max_tokens: int = 256, temperature: float = 0.7,
+             top_p: float = 0.95, stop: Sequence[str] = ()) -> Iterator[ChatChunk]:
+        """Stream the assistant's answer to `messages` ({"role", "content"} dicts)."""
+        if not messages:
+            raise ValueError("messages must not be empty")
+        return self._chat_impl(list(messages), max_tokens, temperature, top_p, list(stop))
+
+    def prefill(self, messages: Sequence[dict[str, str]]) -> int:
+        """Evaluate `messages` into the KV cache ahead of a reply; returns the prompt's tokens.
+
+        A voice reply can start fast only if the conversation so far is already evaluated
+        when the user stops talking (prompt processing dominates time to first token on CPU).
+        """
+        return self._prefill_impl(list(messages))
+
+    @abstractmethod
+    def _prefill_impl(self, messages: list[dict[str, str]]) -> int: ...
+
+    @abstractmethod
+    def _chat_impl(self, messages: list[dict[str, str]], max_tokens: int, temperature: float,
+                   top_p: float, stop: list[str]) -> Iterator[ChatChunk]: ...
+
+
+class LlamaCppLLM(LLM):
+    """GGUF models through llama-cpp-python; `gpu_layers=-1` offloads every layer (GPU profile)."""
+
+    backend = "llama-cpp"
+
+    def __init__(self, name: str, path: str, *, device: str = "cpu", threads: int = 0,
+                 context_length: int = 4096, gpu_layers: int = 0, cache_bytes: int = 1 << 30) -> None:
+        super().__init__(name, path=path, device=device, capabilities=Capabilities(streaming=True))
+        from llama_cpp import Llama
+
+        self._llama = Llama(model_path=path, n_ctx=context_length, n_threads=threads or None,
+                            n_gpu_layers=gpu_layers if device != "cpu" else 0, verbose=False)
+        # Prompt-prefix states of recent conversations (one per room), so a reply whose
+        # transcript is already evaluated starts at once instead of re-reading the prompt.
+        self._llama.set_cache(_compact_ram_cache(cache_bytes))
+        self.context_length = context_length
+
+    def close(self) -> None:
+        self._llama.close()
+
+    def _prefill_impl(self, messages: list[dict[str, str]]) -> int:
+        # One generated token is the cheapest way through llama-cpp-python's cache-saving path;
+        # the next prompt that extends these messages reuses the saved state's prefix.
+        result = self._llama.create_chat_completion(messages=messages, max_tokens=1, temperature=0.0)
+        return int(result["usage"]["prompt_tokens"])
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._llama.tokenize(text.encode(), add_bos=False, special=True))
+
+    def _chat_impl(self, messages: list[dict[str, str]], max_tokens: int, temperature: float,
+                   top_p: float, stop: list[str]) -> Iterator[ChatChunk]:
+        stream = self._llama.create_chat_completion(messages=messages, max_tokens=max_tokens,
+                                                    temperature=temperature, top_p=top_p,
+                                                    stop=stop or None, stream=True)
+        produced = 0
+        finish: str | None = None
+        for part in stream:
+            choice = part["choices"][0]
+            text = choice["delta"].get("content") or ""
+            finish = choice.get("finish_reason") or finish
+            if text:
+                produced += 1
+                yield ChatChunk(text=text)
+        yield ChatChunk(text="", finish_reason=finish or "stop", completion_tokens=produced)
+
+
+def _compact_ram_cache(capacity_bytes: int):
+    """llama-cpp-python's RAM cache, minus a 311 MB copy per entry.
+
+    Each saved state carries a copy of the logits buffer (n_batch x n_vocab floats: 311 MB
+    for Qwen's 152k vocabulary), which the cache does not count against its capacity; a few
+    rooms' states grew the server past 7 GB. Only the last row can matter after a reload
+    (sampling continues from it), and `load_state` broadcasts a single row back.
+    """
+    from llama_cpp import LlamaRAMCache
+
+    class CompactRAMCache(LlamaRAMCache):
+        def __setitem__(self, key, value) -> None:
+            value.scores = value.scores[-1:].copy()
+            super().__setitem__(key, value)
+
+    return CompactRAMCache(capacity_bytes=capacity_bytes)

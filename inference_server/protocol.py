@@ -1,0 +1,290 @@
+"""Wire schemas of the inference server: the one definition used by server, client and tests.
+
+Streaming transcription (`/v1/stream`, WebSocket):
+  client -> server  binary frames: 16 kHz mono PCM16 little-endian, 20-100 ms each
+                    text frames:   a `StreamControl` JSON message
+  server -> client  text frames:   one `StreamEvent` JSON message each
+Times are seconds from the start of the stream's audio. Per utterance the server sends
+`speech_started`, `interim`s, then `speech_ended` as soon as the VAD has seen the pause, then
+the `final` once decoded; a started/ended pair with no final was noise (a click, a cough).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, Field, TypeAdapter
+
+SAMPLE_RATE = 16000
+SAMPLE_WIDTH = 2  # bytes, PCM16
+
+EMOTIONS = ("anger", "disgust", "fear", "joy", "neutral", "sadness", "surprise")
+
+# WebSocket close codes (RFC 6455 + application range).
+CLOSE_NORMAL = 1000
+CLOSE_UNSUPPORTED = 1003  # wrong sample format or encoding
+CLOSE_INVALID = 1007  # malformed control message
+CLOSE_POLICY = 1008  # missing or wrong token
+CLOSE_TOO_LONG = 1009  # stream exceeded the configured maximum
+CLOSE_SERVER_ERROR = 1011
+
+
+# --- client -> server control messages --------------------------------------------------
+
+
+class StreamConfig(BaseModel):
+    """Optional first message; anything else than these values is refused."""
+
+    type: Literal["config"] = "config"
+    sample_rate: int = SAMPLE_RATE
+    encoding: Literal["pcm_s16le"] = "pcm_s16le"
+    channels: int = 1
+    interim: bool = True
+    emotion: bool = True
+    diarization: bool = True
+
+
+class StreamFlush(BaseModel):
+    """Finalize the current utterance now (e.g. push-to-talk released)."""
+
+    type: Literal["flush"] = "flush"
+
+
+class StreamEnd(BaseModel):
+    """No more audio: finalize what is pending, send the last events, close."""
+
+    type: Literal["end"] = "end"
+
+
+StreamControl = Annotated[Union[StreamConfig, StreamFlush, StreamEnd], Field(discriminator="type")]
+stream_control_adapter: TypeAdapter[StreamControl] = TypeAdapter(StreamControl)
+
+
+# --- server -> client events ------------------------------------------------------------
+
+
+class Ready(BaseModel):
+    """The stream is open: sent in answer to the client's first message (config or audio)."""
+
+    type: Literal["ready"] = "ready"
+    stream_id: str
+    sample_rate: int = SAMPLE_RATE
+
+
+class SpeechStarted(BaseModel):
+    type: Literal["speech_started"] = "speech_started"
+    utterance_id: int
+    start: float
+
+
+class Interim(BaseModel):
+    """The growing hypothesis of the current utterance; replaces the previous interim."""
+
+    type: Literal["interim"] = "interim"
+    utterance_id: int
+    text: str
+    start: float
+    end: float  # audio time up to which `text` was decoded
+
+
+class Final(BaseModel):
+    type: Literal["final"] = "final"
+    utterance_id: int
+    text: str
+    start: float
+    end: float
+    speaker: str  # stable within the stream: S1, S2, ...
+    emotion: str
+    emotion_score: float
+
+
+class SpeechEnded(BaseModel):
+    type: Literal["speech_ended"] = "speech_ended"
+    utterance_id: int
+    end: float
+
+
+class ErrorEvent(BaseModel):
+    type: Literal["error"] = "error"
+    code: str
+    message: str
+
+
+StreamEvent = Annotated[
+    Union[Ready, SpeechStarted, Interim, Final, SpeechEnded, ErrorEvent], Field(discriminator="type")
+]
+stream_event_adapter: TypeAdapter[StreamEvent] = TypeAdapter(StreamEvent)
+
+
+# --- REST: transcription ----------------------------------------------------------------
+
+
+class Segment(BaseModel):
+    start: float
+    end: float
+    speaker: str
+    text: str
+    emotion: str
+    emotion_score: float = Field(ge=0.0, le=1.0)
+
+
+class Transcript(BaseModel):
+    """`parley transcribe --format json` and `verbose_json` share this shape."""
+
+    duration: float
+    text: str
+    segments: list[Segment]
+
+
+class VerboseTranscription(Transcript):
+    task: Literal["transcribe"] = "transcribe"
+    language: str = "en"
+
+
+# --- REST: chat (OpenAI-compatible subset) ----------------------------------------------
+
+
+class ChatMessage(BaseModel):
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+class ChatCompletionRequest(BaseModel):
+    model: str | None = None
+    messages: list[ChatMessage] = Field(min_length=1)
+    max_tokens: int | None = Field(None, ge=1, le=4096)
+    temperature: float = Field(0.7, ge=0.0, le=2.0)
+    top_p: float = Field(0.95, gt=0.0, le=1.0)
+    stop: list[str] | str | None = None
+    stream: bool = False
+
+
+class ChatPrefillRequest(BaseModel):
+    """Parley extension: evaluate a prompt into the KV cache now, so a reply to it starts fast."""
+
+    messages: list[ChatMessage] = Field(min_length=1)
+
+
+class ChatPrefillResponse(BaseModel):
+    prompt_tokens: int
+
+
+class ChatChoice(BaseModel):
+    index: int = 0
+    message: ChatMessage
+    finish_reason: str | None
+
+
+class Usage(BaseModel):
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+class ChatCompletion(BaseModel):
+    id: str
+    object: Literal["chat.completion"] = "chat.completion"
+    created: int
+    model: str
+    choices: list[ChatChoice]
+    usage: Usage
+
+
+class ChatDelta(BaseModel):
+    role: Literal["assistant"] | None = None
+    content: str | None = None
+
+
+class ChatChunkChoice(BaseModel):
+    index: int = 0
+    delta: ChatDelta
+    finish_reason: str | None = None
+
+
+class ChatCompletionChunk(BaseModel):
+    id: str
+    object: Literal["chat.completion.chunk"] = "chat.completion.chunk"
+    created: int
+    model: str
+    choices: list[ChatChunkChoice]
+
+
+# --- REST: speech, embeddings, emotion, speakers ----------------------------------------
+
+
+class SpeechRequest(BaseModel):
+    input: str = Field(min_length=1, max_length=4096)
+    model: str | None = None
+    voice: str | None = None
+    response_format: Literal["wav", "pcm"] = "wav"
+    speed: float = Field(1.0, ge=0.25, le=4.0)
+
+
+class EmbeddingRequest(BaseModel):
+    input: str | list[str]
+    model: str | None = None
+
+
+class EmbeddingData(BaseModel):
+    object: Literal["embedding"] = "embedding"
+    index: int
+    embedding: list[float]
+
+
+class EmbeddingResponse(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[EmbeddingData]
+    model: str
+    usage: dict[str, int]
+
+
+class EmotionRequest(BaseModel):
+    texts: list[str] = Field(min_length=1, max_length=256)
+
+
+class EmotionResult(BaseModel):
+    label: str
+    score: float
+
+
+class EmotionResponse(BaseModel):
+    results: list[EmotionResult]
+
+
+class SpeakerEmbedding(BaseModel):
+    embedding: list[float]
+    duration: float
+    model: str
+
+
+class ModelInfo(BaseModel):
+    capability: str
+    name: str
+    backend: str
+    path: str | None = None
+    device: str
+
+
+class ServerInfo(BaseModel):
+    version: str
+    profile: str
+    device: str
+    threads: int
+    models: list[ModelInfo]
+    versions: dict[str, str]
+
+
+class Health(BaseModel):
+    status: Literal["ready", "loading", "error"]
+    detail: str = ""
+
+
+class APIError(BaseModel):
+    """Body of every 4xx/5xx: OpenAI's error shape."""
+
+    class Body(BaseModel):
+        message: str
+        type: str
+        code: str | None = None
+
+    error: Body

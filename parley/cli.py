@@ -1,0 +1,141 @@
+"""The `parley` command."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from enum import Enum
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from .settings import get_settings
+
+app = typer.Typer(help="Parley: a self-hosted voice AI room.", no_args_is_help=True,
+                  pretty_exceptions_enable=False, context_settings={"help_option_names": ["-h", "--help"]})
+err = Console(stderr=True, soft_wrap=True)  # one error = one line, whatever the width
+
+
+def _mount_models() -> None:
+    from .cli_models import models_app
+
+    app.add_typer(models_app, name="models", help="Prepare and inspect the model catalog.")
+
+
+def _mount_rooms() -> None:
+    from .cli_bench import bench_app
+    from .cli_services import agent, api
+    from .cli_up import up
+
+    app.command("up")(up)
+    app.command("api")(api)
+    app.command("agent")(agent)
+    app.add_typer(bench_app, name="bench", help="Benchmarks of a running or embedded Parley.")
+
+
+_mount_models()
+_mount_rooms()
+
+
+def fail(message: str) -> None:
+    err.print(f"[red]error:[/red] {message}", highlight=False)
+    raise typer.Exit(1)
+
+
+@app.command()
+def config() -> None:
+    """Print the effective settings (from PARLEY_* variables), secrets masked."""
+    typer.echo(json.dumps(get_settings().masked(), indent=2, default=str))
+
+
+@app.command()
+def inference(host: str = typer.Option(None, help="Bind address (default PARLEY_INFERENCE_HOST, 127.0.0.1)."),
+              port: int = typer.Option(None, help="Port (default PARLEY_INFERENCE_PORT, 8001).")) -> None:
+    """Run the shared inference server (every model preloaded)."""
+    import uvicorn
+
+    from inference_server.app import create_app
+
+    from .logs import setup_logging
+
+    settings = get_settings()
+    if host:
+        settings.inference_host = host
+    if port:
+        settings.inference_port = port
+    setup_logging(settings)
+    uvicorn.run(create_app(settings), host=settings.inference_host, port=settings.inference_port,
+                log_level=settings.log_level.lower(), ws_max_size=2**22)
+
+
+class TranscriptFormat(str, Enum):
+    json = "json"
+    srt = "srt"
+    vtt = "vtt"
+    txt = "txt"
+
+
+@app.command()
+def transcribe(file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True),
+               format: TranscriptFormat = typer.Option(TranscriptFormat.json, "--format", "-f"),
+               url: str = typer.Option(None, help="Use a running inference server instead of loading models here."),
+               token: str = typer.Option(None, envvar="PARLEY_INFERENCE_TOKEN", help="Its bearer token.")) -> None:
+    """Transcribe an audio file with speaker labels and emotions."""
+    from inference_server.formats import to_srt, to_text, to_vtt
+
+    transcript = asyncio.run(_remote_transcribe(file, url, token) if url else _local_transcribe(file))
+    render = {"json": lambda t: t.model_dump_json(indent=2), "srt": to_srt, "vtt": to_vtt, "txt": to_text}
+    sys.stdout.write(render[format.value](transcript).rstrip("\n") + "\n")
+
+
+async def _remote_transcribe(file: Path, url: str, token: str | None):
+    from inference_server.client import InferenceClient, InferenceError
+
+    try:
+        async with InferenceClient(url, token=token, timeout=3600) as client:
+            with err.status(f"transcribing {file.name} on {url}"):
+                return await client.transcribe(file)
+    except InferenceError as exc:
+        fail(str(exc))
+
+
+async def _local_transcribe(file: Path):
+    from rich.progress import Progress
+
+    from inference_server.audio import AudioError, decode_audio
+    from inference_server.catalog import ModelError
+    from inference_server.engine import Engine
+    from inference_server.loader import load_models
+    from inference_server.scheduler import Scheduler
+    from inference_server.transcribe import transcribe_audio
+
+    from .logs import setup_logging
+
+    settings = get_settings()
+    setup_logging(settings, console=False)
+    try:
+        audio = decode_audio(file.read_bytes())
+    except AudioError as exc:
+        fail(f"{file}: {exc}")
+    try:
+        with err.status("loading models"):
+            models, _, _ = await asyncio.to_thread(load_models, settings)
+    except ModelError as exc:
+        fail(str(exc))
+    scheduler = Scheduler()
+    scheduler.start()
+    try:
+        with Progress(console=err, transient=True) as progress:
+            task = progress.add_task(f"transcribing {file.name}", total=None)
+            return await transcribe_audio(Engine(models, scheduler), settings, audio,
+                                          progress=lambda done, total: progress.update(task, completed=done,
+                                                                                       total=total))
+    finally:
+        scheduler.stop()
+        models.close()
+
+
+def main() -> None:
+    app()

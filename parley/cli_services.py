@@ -1,0 +1,40 @@
+"""`parley api` and `parley agent`: the parts of Parley run one process each (production layout)."""
+
+from __future__ import annotations
+
+import typer
+
+from .logs import setup_logging
+from .settings import get_settings
+
+
+def api(host: str = typer.Option(None, help="Bind address (default PARLEY_HOST, 127.0.0.1)."),
+        port: int = typer.Option(None, help="Port (default PARLEY_PORT, 8000).")) -> None:
+    """Run the API and page alone, using the inference server at PARLEY_INFERENCE_URL."""
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = get_settings()
+    settings.host = host or settings.host
+    settings.port = port or settings.port
+    setup_logging(settings)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
+                log_level=settings.log_level.lower(), log_config=None)
+
+
+def agent(livekit: bool = typer.Option(False, "--livekit", help="Run a livekit-agents worker that LiveKit "
+                                                                  "dispatches to rooms (PARLEY_LIVEKIT_*).")) -> None:
+    """Run room agents. Embedded rooms' agents live in `parley api`/`parley up`; this runs LiveKit workers."""
+    settings = get_settings()
+    if not livekit:
+        typer.echo("error: embedded rooms are served with their agents by `parley api` or `parley up`; "
+                   "use `parley agent --livekit` for LiveKit workers", err=True)
+        raise typer.Exit(1)
+    if not settings.livekit_url or settings.livekit_api_secret is None:
+        typer.echo("error: set PARLEY_LIVEKIT_URL, PARLEY_LIVEKIT_API_KEY and PARLEY_LIVEKIT_API_SECRET", err=True)
+        raise typer.Exit(1)
+    setup_logging(settings)
+    from agent.livekit.worker import serve
+
+    serve(settings)

@@ -1,0 +1,186 @@
+"""The transcript writer keeps every final, in order, through a store outage: SQLite locked by
+another process's exclusive transaction, and Postgres behind a TCP proxy that is stopped
+mid-session (every connection cut, new ones refused) and started again."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sqlite3
+import uuid
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+
+from agent.events import CaptionFinal, ParticipantInfo
+from agent.segment_writer import SegmentWriter
+from api.store import SERVICE, Actor
+from api.store.postgres import PostgresStore
+from api.store.sqlite import SqliteStore
+from tests.api.store.conftest import drop_schema, fresh_schema
+
+DATABASE_URL = os.environ.get("PARLEY_TEST_DATABASE_URL", "")
+ANN = ParticipantInfo(id="p-ann", name="Ann")
+BOB = ParticipantInfo(id="p-bob", name="Bob")
+FAST_RETRY = (0.05, 0.1, 0.2)
+
+
+def final(n: int, who: ParticipantInfo = ANN) -> CaptionFinal:
+    return CaptionFinal(caption_id=f"c{n}", participant_id=who.id, speaker=who.name, text=f"sentence {n}",
+                        start=n, end=n + 0.8, emotion="neutral" if n % 2 else "joy", emotion_score=0.7)
+
+
+async def room_for(store) -> str:
+    owner = await store.create_user(f"o-{uuid.uuid4().hex[:8]}@example.test", "Owner", "hash")
+    return (await store.create_room(Actor.for_user(owner.id), f"room-{uuid.uuid4().hex[:10]}", "Room")).name
+
+
+async def stored(store, writer: SegmentWriter) -> list[tuple[int, str, str, str]]:
+    return [(s.seq, s.speaker, s.text, s.emotion)
+            for s in await store.list_segments(SERVICE, writer.session_id)]
+
+
+async def wait_until(condition, timeout: float = 20.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await condition():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.05)
+
+
+async def test_a_session_its_participants_and_finals_are_written_as_they_happen(tmp_path):
+    store = SqliteStore(tmp_path / "parley.db")
+    await store.open()
+    ended: list[str] = []
+
+    async def on_ended(session_id: str) -> None:
+        ended.append(session_id)
+
+    writer = SegmentWriter(store, await room_for(store), on_ended=on_ended)
+    writer.participant(ANN)
+    writer.final(final(1))
+    writer.participant(BOB)
+    writer.final(final(2, BOB))
+    await wait_until(lambda: _count(store, writer, 2))
+    participants = {p.identity: p for p in await store.list_participants(SERVICE, writer.session_id)}
+    segments = await store.list_segments(SERVICE, writer.session_id)
+    assert [s.participant_id for s in segments] == [participants["p-ann"].id, participants["p-bob"].id]
+    assert (segments[1].speaker, segments[1].start, segments[1].end, segments[1].emotion) == ("Bob", 2, 2.8, "joy")
+    await writer.aclose()
+    session = await store.get_session(SERVICE, writer.session_id)
+    assert session.ended_at is not None
+    await asyncio.sleep(0.05)
+    assert ended == [writer.session_id]
+    await store.close()
+
+
+async def _count(store, writer, n: int) -> bool:
+    return writer.session_id is not None and len(await store.list_segments(SERVICE, writer.session_id)) >= n
+
+
+async def test_sqlite_locked_mid_session_loses_nothing_and_keeps_order(tmp_path):
+    path = tmp_path / "parley.db"
+    store = SqliteStore(path)
+    await store.open()
+    writer = SegmentWriter(store, await room_for(store), retry_delays_s=FAST_RETRY)
+    writer.participant(ANN)
+    for n in range(1, 4):
+        writer.final(final(n))
+    await wait_until(lambda: _count(store, writer, 3))
+
+    locker = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    locker.execute("BEGIN EXCLUSIVE")  # another process holds the database: every write fails
+    for n in range(4, 21):
+        writer.final(final(n, BOB if n % 3 == 0 else ANN))
+    writer.participant(BOB)
+    await asyncio.sleep(6.0)  # longer than the store's 5 s busy timeout: writes really failed
+    assert writer.pending > 0
+    locker.execute("ROLLBACK")
+    locker.close()
+
+    await writer.aclose()
+    rows = await stored(store, writer)
+    assert [r[0] for r in rows] == list(range(1, 21))
+    assert [r[2] for r in rows] == [f"sentence {n}" for n in range(1, 21)]
+    assert (await store.get_session(SERVICE, writer.session_id)).ended_at is not None
+    await store.close()
+
+
+class TcpProxy:
+    """127.0.0.1:<port> -> the database. `stop` cuts every connection and refuses new ones."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.target = (host, port)
+        self.port = 0
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        self._server.close()
+        for writer in list(self._writers):
+            writer.transport.abort()
+        await self._server.wait_closed()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_connection(*self.target)
+        except OSError:
+            writer.transport.abort()
+            return
+        self._writers |= {writer, up_writer}
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(OSError, asyncio.IncompleteReadError):
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            dst.transport.abort()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+        self._writers -= {writer, up_writer}
+
+
+@pytest.fixture
+async def proxied_postgres():
+    if not DATABASE_URL:
+        pytest.skip("PARLEY_TEST_DATABASE_URL is not set")
+    parts = urlsplit(DATABASE_URL)
+    proxy = TcpProxy(parts.hostname or "127.0.0.1", parts.port or 5432)
+    await proxy.start()
+    netloc = (f"{parts.username}@" if parts.username else "") + f"127.0.0.1:{proxy.port}"
+    schema = fresh_schema()
+    store = PostgresStore(urlunsplit(parts._replace(netloc=netloc)), schema, connect_timeout_s=2)
+    try:
+        await store.open()
+    except Exception as exc:  # noqa: BLE001
+        pytest.skip(f"Postgres at PARLEY_TEST_DATABASE_URL is unavailable: {exc}")
+    yield store, proxy
+    await store.close()
+    drop_schema(DATABASE_URL, schema)
+
+
+async def test_postgres_stopped_mid_session_loses_nothing_and_keeps_order(proxied_postgres):
+    store, proxy = proxied_postgres
+    writer = SegmentWriter(store, await room_for(store), retry_delays_s=FAST_RETRY)
+    writer.participant(ANN)
+    for n in range(1, 4):
+        writer.final(final(n))
+    await wait_until(lambda: _count(store, writer, 3))
+
+    await proxy.stop()  # the database goes away mid-session
+    writer.participant(BOB)
+    for n in range(4, 21):
+        writer.final(final(n, BOB if n % 3 == 0 else ANN))
+    await asyncio.sleep(3.0)
+    assert writer.pending > 0
+    await proxy.start()  # back, on the same address
+
+    await writer.aclose(timeout_s=30)
+    rows = await stored(store, writer)
+    assert [r[0] for r in rows] == list(range(1, 21))
+    assert [r[1] for r in rows][5] == "Bob" and [r[2] for r in rows][-1] == "sentence 20"
+    assert (await store.get_session(SERVICE, writer.session_id)).ended_at is not None

@@ -1,0 +1,176 @@
+"""The registry in Redis and agents' failover, against two real inference servers on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+
+import jiwer
+import numpy as np
+import pytest
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from agent.inference_pool import InferencePool
+from bench.audio import aplay_realtime_chunks, load_conversation, load_pcm16k
+from inference_server.client import InferenceClient
+from inference_server.protocol import Final, StreamConfig
+from inference_server.registry import InferenceRegistrar, ServerLoad, live_servers, server_load
+
+from .killable import killable_server
+
+pytestmark = pytest.mark.slow
+
+REDIS_URL = os.environ.get("PARLEY_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture
+async def redis():
+    client = Redis.from_url(REDIS_URL)
+    try:
+        await client.ping()
+    except (RedisError, OSError) as exc:
+        await client.aclose()
+        print(f"SKIPPED: Redis at {REDIS_URL} is unreachable ({exc})")
+        pytest.skip(f"Redis at {REDIS_URL} is unreachable ({exc}); set PARLEY_TEST_REDIS_URL")
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+def prefix() -> str:
+    return f"parley-test:{uuid.uuid4().hex[:8]}:"  # tests of other runs share the database
+
+
+@pytest.fixture(scope="module")
+def two_servers(model_settings, models):
+    with killable_server(model_settings, models) as first, killable_server(model_settings, models) as second:
+        yield first, second
+
+
+def registrar(server, prefix: str, **options) -> InferenceRegistrar:
+    return InferenceRegistrar(Redis.from_url(REDIS_URL), server.url, lambda: server_load(server.app.state.parley),
+                              prefix=prefix, **options)
+
+
+async def test_a_server_registers_its_load_and_leaves_when_it_stops_beating(redis, prefix, two_servers):
+    server = two_servers[0]
+    entry = registrar(server, prefix, heartbeat_s=0.2, ttl_s=0.6)
+    await entry.beat()
+    [registered] = await live_servers(redis, prefix=prefix)
+    assert (registered.url, registered.active_streams) == (server.url, 0)
+
+    async with InferenceClient(server.url) as client, client.stream(StreamConfig()) as stream:
+        await stream.send_audio(bytes(3200))
+        await asyncio.sleep(0.3)
+        await entry.beat()
+        [registered] = await live_servers(redis, prefix=prefix)
+        assert registered.active_streams == 1 and registered.load >= 1
+
+    entry.start()
+    await asyncio.sleep(0.3)
+    entry._task.cancel()  # the process died: no more heartbeats, no goodbye
+    await asyncio.sleep(0.8)
+    assert await live_servers(redis, prefix=prefix) == []
+    await entry.redis.aclose()
+
+
+async def test_a_clean_shutdown_leaves_at_once_and_a_loading_server_is_not_listed(redis, prefix):
+    loading = InferenceRegistrar(Redis.from_url(REDIS_URL), "http://loading:8001", lambda: None, prefix=prefix)
+    ready = InferenceRegistrar(Redis.from_url(REDIS_URL), "http://ready:8001",
+                               lambda: ServerLoad(active_streams=0, queue_depth=2), prefix=prefix, ttl_s=60)
+    for entry in (loading, ready):
+        entry.start()
+    await asyncio.sleep(0.2)
+    assert [e.url for e in await live_servers(redis, prefix=prefix)] == ["http://ready:8001"]
+    await ready.aclose()
+    await loading.aclose()
+    assert await live_servers(redis, prefix=prefix) == []
+
+
+async def test_agents_pick_the_least_loaded_live_server(redis, prefix, two_servers):
+    busy, idle = two_servers
+    entries = [registrar(server, prefix) for server in two_servers]
+    pool = InferencePool(redis=Redis.from_url(REDIS_URL), prefix=prefix, refresh_s=0.0)
+    async with InferenceClient(busy.url) as client, client.stream(StreamConfig()) as stream:
+        await stream.send_audio(bytes(3200))
+        await asyncio.sleep(0.3)
+        for entry in entries:
+            await entry.beat()
+        assert await pool.candidates() == [idle.url, busy.url]
+    await asyncio.sleep(0.3)
+    for entry in entries:
+        await entry.beat()
+    async with pool.stream() as first, pool.stream() as second:
+        # Both idle: the second stream counts the one this agent just opened, before any heartbeat.
+        assert {first.url, second.url} == {busy.url, idle.url}
+    for entry in entries:
+        await entry.aclose()
+    await pool.aclose()
+
+
+async def test_requests_fail_over_from_a_dead_server(two_servers):
+    live = two_servers[0]
+    pool = InferencePool(["http://127.0.0.1:9", live.url])  # port 9: nothing listens
+    health = await pool.health()
+    assert health.status == "ready"
+    assert await pool.candidates() == [live.url]  # the dead one sits out its cool-down
+    text = "".join([t async for t in pool.chat_stream([{"role": "user", "content": "Say hi."}], max_tokens=5)])
+    assert text
+    await pool.aclose()
+
+
+async def test_a_stream_survives_its_server_being_killed_mid_utterance(redis, prefix, models, model_settings,
+                                                                       audio_cache):
+    conversation = load_conversation("short", audio_cache)
+    audio = load_pcm16k(conversation.path)
+    with killable_server(model_settings, models) as first, killable_server(model_settings, models) as second:
+        entries = [registrar(server, prefix, heartbeat_s=0.5, ttl_s=2.5) for server in (first, second)]
+        for entry in entries:
+            entry.start()
+        await asyncio.sleep(0.2)
+        pool = InferencePool(redis=Redis.from_url(REDIS_URL), prefix=prefix)
+        servers = {first.url: (first, entries[0]), second.url: (second, entries[1])}
+        finals: list[Final] = []
+        async with pool.stream(StreamConfig()) as stream:
+            victim, victim_entry = servers[stream.url]
+
+            async def play() -> None:
+                kill_at = (conversation.turns[2].start + conversation.turns[2].end) / 2  # mid third turn
+                sent = 0.0
+                async for chunk in aplay_realtime_chunks(audio, chunk_ms=100):
+                    await stream.send_audio(chunk)
+                    sent += len(chunk) / 32000
+                    if victim.alive and sent >= kill_at:
+                        victim_entry._task.cancel()  # a dead process stops beating
+                        await asyncio.to_thread(victim.kill)
+                await stream.send_audio(np.zeros(16000, np.int16).tobytes())
+                await stream.end()
+
+            player = asyncio.create_task(play())
+            async for event in stream:
+                if isinstance(event, Final):
+                    finals.append(event)
+            await player
+            assert stream.failovers == 1 and stream.url != victim.url
+
+        spoken = " ".join(f.text for f in finals)
+        error = jiwer.wer(_norm(conversation.text), _norm(spoken))
+        print(f"failover: {len(finals)} finals, WER {error:.2f}: {[f.text for f in finals]}")
+        assert error <= 0.3, spoken
+        assert [f.utterance_id for f in finals] == sorted({f.utterance_id for f in finals})  # one final each
+        assert all(a.end <= b.start + 0.05 for a, b in zip(finals, finals[1:]))  # one clock across servers
+        third = conversation.turns[2]
+        assert any(abs(f.start - third.start) < 0.6 and "update" in f.text.lower() for f in finals), \
+            "the utterance cut by the kill was finalized by the other server"
+        await asyncio.sleep(2.6)  # the dead server's entry has expired; the survivor's is fresh
+        live = [e.url for e in await live_servers(redis, prefix=prefix)]
+        assert live == [stream.url], f"live {live}, survivor {stream.url}, killed {victim.url}"
+        for entry in entries:
+            await entry.aclose()
+        await pool.aclose()
+
+
+def _norm(text: str) -> str:
+    return jiwer.RemovePunctuation()(text.lower())

@@ -1,0 +1,104 @@
+"""The scheduler: priority order, micro-batching, no starvation, streaming jobs interleave."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import pytest
+
+from inference_server.scheduler import Priority, Scheduler
+
+
+@pytest.fixture
+async def scheduler():
+    s = Scheduler(aging_s=0.5)
+    s.start()
+    yield s
+    s.stop()
+
+
+def blocker(gate: threading.Event):
+    return lambda: gate.wait(5)
+
+
+async def test_most_urgent_job_runs_first(scheduler: Scheduler):
+    gate, order = threading.Event(), []
+    busy = asyncio.create_task(scheduler.run(blocker(gate), priority=Priority.BATCH, model="m"))
+    await asyncio.sleep(0.05)  # the device is now busy; queue jobs behind it
+    jobs = [asyncio.create_task(scheduler.run(lambda p=p: order.append(p), priority=p, model="m"))
+            for p in (Priority.BATCH, Priority.ANALYSIS, Priority.INTERIM, Priority.LIVE, Priority.REPLY)]
+    await asyncio.sleep(0.05)
+    gate.set()
+    await asyncio.gather(busy, *jobs)
+    assert order == [Priority.REPLY, Priority.LIVE, Priority.INTERIM, Priority.ANALYSIS, Priority.BATCH]
+
+
+async def test_queued_items_with_one_key_share_one_call(scheduler: Scheduler):
+    gate, calls = threading.Event(), []
+    busy = asyncio.create_task(scheduler.run(blocker(gate), priority=Priority.LIVE, model="m"))
+    await asyncio.sleep(0.05)
+
+    def double(items):
+        calls.append(list(items))
+        return [i * 2 for i in items]
+
+    jobs = [asyncio.create_task(scheduler.run_batched(i, double, priority=Priority.LIVE, model="asr"))
+            for i in range(5)]
+    await asyncio.sleep(0.05)
+    gate.set()
+    assert await asyncio.gather(*jobs) == [0, 2, 4, 6, 8]
+    await busy
+    assert calls == [[0, 1, 2, 3, 4]]
+
+
+async def test_a_waiting_batch_job_is_not_starved_by_a_flood_of_live_work(scheduler: Scheduler):
+    finished: list[str] = []
+
+    async def live_flood(until: float):
+        while time.monotonic() < until:
+            await asyncio.gather(*(scheduler.run(lambda: time.sleep(0.02), priority=Priority.LIVE, model="asr")
+                                   for _ in range(3)))
+        finished.append("live")
+
+    async def batch():
+        await scheduler.run(lambda: None, priority=Priority.BATCH, model="file")
+        finished.append("batch")
+
+    flood = asyncio.create_task(live_flood(time.monotonic() + 3.0))
+    await asyncio.sleep(0.1)
+    started = time.monotonic()
+    await batch()
+    waited = time.monotonic() - started
+    await flood
+    assert finished[0] == "batch"  # served while live work was still pouring in
+    assert waited < 2.5
+
+
+async def test_urgent_work_runs_between_steps_of_a_long_iterator(scheduler: Scheduler):
+    events: list[str] = []
+
+    def tokens():
+        for i in range(6):
+            time.sleep(0.02)
+            events.append(f"token{i}")
+            yield i
+
+    async def consume():
+        return [t async for t in scheduler.iterate(tokens, priority=Priority.BATCH, model="llm")]
+
+    generation = asyncio.create_task(consume())
+    await asyncio.sleep(0.05)
+    await scheduler.run(lambda: events.append("live"), priority=Priority.LIVE, model="asr")
+    assert await generation == list(range(6))
+    assert 0 < events.index("live") < len(events) - 1
+
+
+async def test_an_exception_reaches_only_its_caller(scheduler: Scheduler):
+    def boom():
+        raise ValueError("bad clip")
+
+    with pytest.raises(ValueError, match="bad clip"):
+        await scheduler.run(boom, priority=Priority.LIVE, model="asr")
+    assert await scheduler.run(lambda: 42, priority=Priority.LIVE, model="asr") == 42
