@@ -42,7 +42,7 @@ def create_app(settings: Settings | None = None, models: ModelSet | None = None)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        scheduler = Scheduler(metrics=state.metrics)
+        scheduler = Scheduler(metrics=state.metrics, device_lock=models.device_lock if models else None)
         scheduler.start()
         if models is not None:  # already loaded (tests, `parley up` sharing one set)
             state.engine = Engine(models, scheduler)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 import warnings
 from dataclasses import dataclass, fields
@@ -34,6 +35,12 @@ class ModelSet:
     emotion: EmotionClassifier
     llm: LLM
     tts: TTS
+
+    def __post_init__(self) -> None:
+        # Held around every model call by each scheduler serving this set. One server has one
+        # scheduler, but tests and benchmarks run several servers over one loaded set, and
+        # llama.cpp contexts crash (SIGSEGV) when two threads decode at once.
+        self.device_lock = threading.Lock()
 
     def all(self) -> list[ModelBackend]:
         return [getattr(self, f.name) for f in fields(self)]

@@ -10,6 +10,7 @@ LLM reply) is submitted as many small jobs so urgent work slips in between them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import threading
 import time
@@ -48,7 +49,8 @@ class _Job:
 
 
 class Scheduler:
-    def __init__(self, *, workers: int = 1, aging_s: float = 2.0, metrics: Metrics | None = None) -> None:
+    def __init__(self, *, workers: int = 1, aging_s: float = 2.0, metrics: Metrics | None = None,
+                 device_lock: threading.Lock | None = None) -> None:
         # A job's rank is its priority minus one step per `aging_s` waited: no starvation.
         self._aging_s = aging_s
         self._workers = workers
@@ -58,6 +60,8 @@ class Scheduler:
         self._threads: list[threading.Thread] = []
         self._stopped = False
         self.metrics = metrics or Metrics()
+        # Shared with other schedulers over the same loaded models (see ModelSet.device_lock).
+        self._device_lock = device_lock or contextlib.nullcontext()
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -172,13 +176,8 @@ class Scheduler:
         for job in jobs:
             self.metrics.queue_wait.labels(priority=job.priority.name.lower()).observe(started - job.enqueued)
         try:
-            if head.batch_fn is not None:
-                results = head.batch_fn([job.item for job in jobs])
-                if len(results) != len(jobs):
-                    raise RuntimeError(f"batch for {head.model} returned {len(results)} results for {len(jobs)} items")
-                self.metrics.batch_size.labels(model=head.model).observe(len(jobs))
-            else:
-                results = [head.fn()]
+            with self._device_lock:
+                results = self._call(head, jobs)
         except BaseException as exc:  # noqa: BLE001 - delivered to every waiting caller
             for job in jobs:
                 job.loop.call_soon_threadsafe(_fail, job.future, exc)
@@ -187,6 +186,15 @@ class Scheduler:
                 job.loop.call_soon_threadsafe(_succeed, job.future, result)
         finally:
             self.metrics.model_latency.labels(model=head.model).observe(time.monotonic() - started)
+
+    def _call(self, head: _Job, jobs: list[_Job]) -> list[Any]:
+        if head.batch_fn is None:
+            return [head.fn()]
+        results = head.batch_fn([job.item for job in jobs])
+        if len(results) != len(jobs):
+            raise RuntimeError(f"batch for {head.model} returned {len(results)} results for {len(jobs)} items")
+        self.metrics.batch_size.labels(model=head.model).observe(len(jobs))
+        return results
 
 
 def _succeed(future: asyncio.Future, result: Any) -> None:

@@ -7,6 +7,7 @@ CPU LLM; artifacts (screenshot, the recorded reply audio) go to artifacts/e2e/vo
 from __future__ import annotations
 
 import json
+import re
 import sys
 
 import pytest
@@ -17,7 +18,10 @@ from .test_browser_room import ARTIFACTS, MISSING, run_in_private_network
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.skipif(MISSING is not None, reason=MISSING or "")]
 
-QUESTION = "What is the capital of France?"
+# Not "the capital of France": through Chromium's capture (AGC, echo canceller) and Opus, Whisper
+# tiny.en hears "France" as "friends" every time; the assistant then answers that question.
+QUESTION = "How many legs does a spider have?"
+ANSWER = re.compile(r"\b(eight|8)\b")
 HEARD_RMS = 0.01
 
 
@@ -37,8 +41,8 @@ def test_a_spoken_question_gets_a_spoken_captioned_answer(tmp_path):
     assert result["state"] == "Connected", result
     assert result["notice"] == "", result["notice"]
     asked = [c for c in result["captions"] if c["speaker"] == "Ann"]
-    assert asked and "capital" in " ".join(c["text"] for c in asked).lower(), result["captions"]
+    assert asked and "spider" in " ".join(c["text"] for c in asked).lower(), result["captions"]
     finals = [c["text"] for c in result["assistant_captions"] if not c["interim"]]
-    assert finals and "paris" in finals[-1].lower(), result["assistant_captions"]
+    assert finals and ANSWER.search(finals[-1].lower()), result["assistant_captions"]
     assert max(level for _, level in result["levels"]) > HEARD_RMS, "the page heard the reply"
-    assert "paris" in result["heard"].lower(), f"the reply audio the page received says: {result['heard']!r}"
+    assert ANSWER.search(result["heard"].lower()), f"the reply audio the page received says: {result['heard']!r}"

@@ -36,15 +36,19 @@ async def join(parley, room: str) -> ListeningClient:
 
 
 async def test_talking_over_the_assistant_stops_it_within_300_ms(parley):
-    client = await join(parley, "barge-in")
     story, stop = render_turn(VOICE, STORY, sample_rate=RTC_RATE), render_turn(VOICE, STOP, sample_rate=RTC_RATE)
-    trials = [await barge_in_trial(client, story, stop) for _ in range(4)]
-    await client.leave()
+    trials, captioned = [], []
+    for trial in range(4):
+        # A fresh room each time: with the earlier answers in its context the small test LLM
+        # answers the same question in a few words, too short to talk over.
+        client = await join(parley, f"barge-in-{trial}")
+        trials.append(await barge_in_trial(client, story, stop))
+        captioned += [r.event for r in client.of_type("final") if r.event["participant_id"] == "assistant"]
+        await client.leave()
     timed = [t["stop"] for t in trials if t["stop"] is not None]  # the rest ended before it was talked over
     assert len(timed) >= 2, trials
     assert max(timed) <= BARGE_IN_BOUND_S, trials
-    interrupted = [r.event for r in client.of_type("final") if r.event["participant_id"] == "assistant"]
-    assert interrupted, "the cut-off replies are captioned with the words heard"
+    assert any(e["interrupted"] for e in captioned), "the cut-off replies are captioned with the words heard"
 
 
 async def test_a_pause_mid_sentence_is_not_the_end_of_the_turn(parley):

@@ -102,3 +102,24 @@ async def test_an_exception_reaches_only_its_caller(scheduler: Scheduler):
     with pytest.raises(ValueError, match="bad clip"):
         await scheduler.run(boom, priority=Priority.LIVE, model="asr")
     assert await scheduler.run(lambda: 42, priority=Priority.LIVE, model="asr") == 42
+
+
+async def test_schedulers_sharing_a_device_lock_never_run_models_at_once():
+    """Several servers over one loaded model set (tests, benchmarks): llama.cpp must see one
+    thread at a time, or it crashes the process."""
+    lock, running, overlaps = threading.Lock(), [], []
+
+    def job():
+        running.append(1)
+        overlaps.append(len(running))
+        time.sleep(0.01)
+        running.pop()
+
+    first, second = Scheduler(device_lock=lock), Scheduler(device_lock=lock)
+    first.start(), second.start()
+    try:
+        await asyncio.gather(*(s.run(job, priority=Priority.LIVE, model="m")
+                               for _ in range(10) for s in (first, second)))
+    finally:
+        first.stop(), second.stop()
+    assert len(overlaps) == 20 and max(overlaps) == 1
