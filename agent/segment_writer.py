@@ -30,6 +30,19 @@ SessionEnded = Callable[[str], Awaitable[None]]
 _unfinished: set[asyncio.Task] = set()
 
 
+async def background_writes_done(timeout_s: float) -> bool:
+    """Wait for this event loop's leftover writes and after-session work (a title, memories).
+
+    A LiveKit job ends its loop and closes its store when the room ends; without this wait that
+    work would be dropped mid-way. Returns False if some was still running at the timeout."""
+    loop = asyncio.get_running_loop()
+    mine = [task for task in _unfinished if task.get_loop() is loop]
+    if not mine:
+        return True
+    _, pending = await asyncio.wait(mine, timeout=timeout_s)
+    return not pending
+
+
 @dataclass(frozen=True)
 class _Participant:
     info: ParticipantInfo

@@ -22,10 +22,13 @@ from api.store import create_store
 
 from ..inference_pool import InferencePool
 from ..kept_room import kept_room_agent
+from ..segment_writer import background_writes_done
 from ..transports.livekit import LiveKitRoom
 from ..transports.livekit_connection import RtcRoomConnection
 
 log = logging.getLogger(__name__)
+
+AFTER_SESSION_TIMEOUT_S = 120.0  # a title and memories from the LLM: tens of seconds on a CPU
 
 
 class RoomAgentHandle(Protocol):
@@ -58,9 +61,12 @@ async def run_room(ctx: JobContext, settings: Settings, agent_factory: AgentFact
     finally:
         await agent.aclose()  # flushes the transcript before the store closes
         await transport.aclose()
-        await inference.aclose()
         if store is not None:
+            if not await background_writes_done(AFTER_SESSION_TIMEOUT_S):
+                log.warning("room %s: after-session work unfinished after %.0f s; dropped",
+                            ctx.room.name, AFTER_SESSION_TIMEOUT_S)
             await store.close()
+        await inference.aclose()
 
 
 def build_server(settings: Settings, agent_factory: AgentFactory | None = None, *, port: int = 8081) -> AgentServer:

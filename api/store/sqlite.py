@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .db import Database, Params, Row, Tx
-from .errors import Conflict
+from .errors import Conflict, StoreUnavailable
 from .sql_store import SqlStore
 from .sqlite_schema import MIGRATIONS, SCHEMA_VERSION
 from .vectors import to_blob
@@ -80,9 +80,10 @@ class SqliteDatabase(Database):
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
-        assert self._conn is not None, "open() the store first"
-        conn = self._conn
         async with self._lock:
+            conn = self._conn
+            if conn is None:
+                raise StoreUnavailable("the SQLite store is closed")
             await asyncio.to_thread(conn.execute, "BEGIN IMMEDIATE")
             try:
                 yield _SqliteTx(conn)
@@ -95,9 +96,12 @@ class SqliteDatabase(Database):
         return to_blob(vector)
 
     async def close(self) -> None:
-        if self._conn is not None:
-            await asyncio.to_thread(self._conn.close)
-            self._conn = None
+        # After the transaction in flight: closing under a statement another thread is running
+        # crashes the interpreter (SIGSEGV), which a late after-session write once did.
+        async with self._lock:
+            conn, self._conn = self._conn, None
+            if conn is not None:
+                await asyncio.to_thread(conn.close)
 
 
 class SqliteStore(SqlStore):
