@@ -11,7 +11,7 @@ LLAMA_CMAKE_ARGS := -DMTMD_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMP
 TEST_APT := chromium espeak-ng sox pocketsphinx-testdata iproute2 libportaudio2
 TEST_LLM := smollm2-135m-instruct-q4_1
 
-.PHONY: run test install install-test apt-test models models-test lint clean
+.PHONY: run test install install-test apt-run apt-test models models-test lint clean
 
 run: install models
 	$(BIN)/parley up
@@ -22,7 +22,7 @@ test: install-test models-test
 	$(BIN)/python -m pytest -ra $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests"; exit 1; fi; exit $$rc
 
-$(BIN)/python:
+$(BIN)/python: | apt-run
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --upgrade pip wheel
 
@@ -41,6 +41,14 @@ $(VENV)/.installed-test: $(VENV)/.installed
 	touch $@
 
 install-test: $(VENV)/.installed-test
+
+# What a fresh Debian/Ubuntu lacks for the install: venv support, and a compiler for llama-cpp-python.
+apt-run:
+	@missing=""; \
+	$(PYTHON) -c "import ensurepip, venv" 2>/dev/null || missing="$$missing python3-venv"; \
+	command -v c++ >/dev/null 2>&1 || missing="$$missing build-essential"; \
+	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
+	$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; fi
 
 apt-test:
 	@missing=""; for p in $(TEST_APT); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

@@ -35,6 +35,11 @@ REPLY_TIMEOUT_S = 90.0  # a cold LLM on a busy CPU
 SETTLE_S = 0.8  # after a reply ends, before the next turn
 STAGES = ("end_of_utterance_delay", "transcription_delay", "ttft", "ttfb", "e2e_latency")
 STORY = "Tell me about the history of Paris."  # the default LLM answers this at length
+# One per barge-in trial: asked the same question again, the model copied its cut-off answer
+# ("Paris has a rich —") instead of answering, which left nothing long enough to talk over.
+STORIES = (STORY, "Tell me about the history of Rome.", "Tell me about the history of London.",
+           "Tell me about the history of Tokyo.", "Tell me about the history of Cairo.",
+           "Tell me about the history of Vienna.")
 STOP = "Wait, stop please."
 VOICE = "piper:en_US-joe-medium"
 
@@ -92,10 +97,11 @@ async def _run(files: list[Path], url: str, barge_ins: int) -> dict:
     try:
         for path in files:
             turns.append(await spoken_turn(client, load_pcm16k(path, RTC_RATE)))
-        story, stop = render_turn(VOICE, STORY, sample_rate=RTC_RATE), render_turn(VOICE, STOP, sample_rate=RTC_RATE)
-        for _ in range(2 * barge_ins):  # a reply that ends by itself first is no barge-in: try again
+        stop = render_turn(VOICE, STOP, sample_rate=RTC_RATE)
+        for attempt in range(2 * barge_ins):  # a reply that ends by itself first is no barge-in: try again
             if sum(t["outcome"] == "interrupted" for t in trials) == barge_ins:
                 break
+            story = render_turn(VOICE, STORIES[attempt % len(STORIES)], sample_rate=RTC_RATE)
             trials.append(await barge_in_trial(client, story, stop))
     finally:
         await client.leave()

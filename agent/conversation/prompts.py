@@ -4,9 +4,15 @@ Layout, most stable first, so the LLM's KV cache reuses all but the newest words
 
     system     persona.txt + room.txt            changes only when people join or leave
     user       "Ann: ..."  (consecutive human lines share one user message)
-    assistant  what the assistant said (cut short with " —" when interrupted)
+    assistant  what the assistant said
     user       "Bob [joy]: ..."
+               + interrupted.txt, in the user message, for a reply cut short: the words heard
                + memories.txt, only when there are memories, only on the reply itself
+
+A reply cut short is narrated in the transcript, not kept as the assistant's own message: small
+models copy the shape of their last answer, and with the cut-off answer as an assistant message
+(marked " —", "…" or "[interrupted]") Qwen2.5-1.5B answered every later question with a
+fragment and the same mark ("Rome is a city —").
 
 Memories change with every question, so they ride at the very end and never invalidate the
 transcript's cached prefix.
@@ -20,7 +26,6 @@ from pathlib import Path
 from .context import AssistantLine, HumanLine, Line
 
 PROMPTS_DIR = Path(__file__).resolve().parents[2] / "prompts"
-INTERRUPTED_MARK = " —"
 
 
 class PromptLibrary:
@@ -68,9 +73,13 @@ class ReplyPrompt:
         messages = [{"role": "system", "content": self.system(people)}]
         for line in lines:
             if isinstance(line, AssistantLine):
-                if line.text and messages[-1]["role"] == "user":  # a reply never opens the transcript
-                    text = line.text + (INTERRUPTED_MARK if line.interrupted else "")
-                    messages.append({"role": "assistant", "content": text})
+                if not line.text or messages[-1]["role"] != "user":  # a reply never opens the transcript
+                    continue
+                if line.interrupted:
+                    messages[-1]["content"] += "\n" + self._library.render(
+                        "interrupted", assistant_name=self.assistant_name, heard=line.text.strip())
+                else:
+                    messages.append({"role": "assistant", "content": line.text})
             elif messages[-1]["role"] == "user":
                 messages[-1]["content"] += "\n" + transcript_line(line)
             else:

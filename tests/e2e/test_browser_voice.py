@@ -18,8 +18,8 @@ from .test_browser_room import ARTIFACTS, MISSING, run_in_private_network
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.skipif(MISSING is not None, reason=MISSING or "")]
 
-# Not "the capital of France": through Chromium's capture (AGC, echo canceller) and Opus, Whisper
-# tiny.en hears "France" as "friends" every time; the assistant then answers that question.
+# Not "the capital of France": after WebRTC's Opus (Chromium's or aiortc's), Whisper tiny.en
+# hears "France" as "friends"; the assistant then answers that question.
 QUESTION = "How many legs does a spider have?"
 ANSWER = re.compile(r"\b(eight|8)\b")
 HEARD_RMS = 0.01

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agent.conversation.context import AssistantLine, ConversationContext, HumanLine
-from agent.conversation.prompts import INTERRUPTED_MARK, PromptLibrary, ReplyPrompt
+from agent.conversation.prompts import PromptLibrary, ReplyPrompt
 from agent.conversation.sentences import SentenceSplitter, speakable
 from agent.conversation.turns import ReplyRule, is_filler, sounds_unfinished
 
@@ -96,12 +96,20 @@ def test_the_prompt_grows_at_the_end_only():
     assert second[1]["content"].startswith(first[1]["content"]) and second[0] == first[0]
     assert "Parley" in second[0]["content"] and "Ann and Bob" in second[0]["content"]
 
-    context.add(AssistantLine(at=2, text="I'm sorry to hear", interrupted=True))
+    context.add(AssistantLine(at=2, text="Oh no, what happened?"))
+    context.add(human("Bob", "My dog is ill."))
+    context.add(AssistantLine(at=3, text="I'm sorry to hear", interrupted=True))
     context.add(human("Bob", "Thanks."))
     with_memory = prompt.messages(context.window, ["Ann", "Bob"], memories=["Bob has a dog called Rex."])
     assert [m["role"] for m in with_memory] == ["system", "user", "assistant", "user"]
-    assert with_memory[2]["content"] == "I'm sorry to hear" + INTERRUPTED_MARK
-    assert with_memory[3]["content"].startswith("Bob: Thanks.\n\n") and "Rex" in with_memory[3]["content"]
+    assert with_memory[2]["content"] == "Oh no, what happened?"
+    # A reply cut short is told in the transcript, never left as an answer the model would imitate.
+    assert with_memory[3]["content"].startswith(
+        'Bob: My dog is ill.\n(Parley began to answer, "I\'m sorry to hear", and was cut off there.)\n'
+        "Bob: Thanks.\n\n")
+    assert "Rex" in with_memory[3]["content"]
+    without_memory = prompt.messages(context.window, ["Ann", "Bob"])
+    assert with_memory[3]["content"].startswith(without_memory[3]["content"]), "memories ride at the end"
     assert prompt.messages([AssistantLine(at=0, text="Hi")], ["Ann"]) == [], "nothing to answer"
 
 

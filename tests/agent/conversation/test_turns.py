@@ -13,7 +13,7 @@ from dataclasses import replace
 import pytest
 
 from agent.conversation import ConversationOptions, ReplyOptions, UserStartedSpeaking, UserTranscript
-from agent.conversation.prompts import INTERRUPTED_MARK, PromptLibrary, ReplyPrompt
+from agent.conversation.prompts import PromptLibrary, ReplyPrompt
 from bench.server import free_port
 
 from .conftest import open_room, serve_on_port
@@ -115,7 +115,8 @@ async def test_barge_in_stops_the_audio_and_keeps_only_the_words_heard(room_fact
     assert lines[1] == ("Parley (interrupted)", line.text) and lines[2][0] == "Ann" and lines[3][0] == "Parley"
     prompt = ReplyPrompt(PromptLibrary(), assistant_name="Parley", room="test-room")
     messages = prompt.messages(room.conversation.context.lines[:3], ["Ann"])
-    assert messages[2] == {"role": "assistant", "content": line.text + INTERRUPTED_MARK}
+    assert [m["role"] for m in messages] == ["system", "user"]
+    assert f'(Parley began to answer, "{line.text}", and was cut off there.)' in messages[1]["content"]
 
 
 async def test_a_cough_or_a_click_over_the_reply_pauses_it_and_it_resumes(room_factory):
@@ -159,11 +160,14 @@ async def test_with_several_humans_only_turns_for_the_assistant_get_replies(room
 async def test_an_inference_server_restart_mid_reply_gives_a_notice_and_the_next_turn_works(
         model_settings, conversation_models):
     port = free_port()
-    room, client = await open_room(f"http://127.0.0.1:{port}", SHORT)
+    # A long reply: the small test LLM writes a short one faster than its first sentence is
+    # spoken, so the server would go away after the reply was already complete.
+    long_reply = ConversationOptions(reply=ReplyOptions(max_sentences=12, max_tokens=400, temperature=0.2))
+    room, client = await open_room(f"http://127.0.0.1:{port}", long_reply)
     try:
         await room.join("ann", "Ann")
         with serve_on_port(model_settings, conversation_models, port) as server:
-            await room.say("ann", "Ann", "Please describe the ocean.")
+            await room.say("ann", "Ann", "Please describe the ocean in great detail.")
             await room.wait_for(lambda e: e.type == "speaking" and e.speaking, 60)
             await asyncio.to_thread(server.stop)  # goes away mid-reply, as a crash would
             metrics = await room.wait_turn()
