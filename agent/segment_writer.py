@@ -36,7 +36,7 @@ async def background_writes_done(timeout_s: float) -> bool:
     A LiveKit job ends its loop and closes its store when the room ends; without this wait that
     work would be dropped mid-way. Returns False if some was still running at the timeout."""
     loop = asyncio.get_running_loop()
-    mine = [task for task in _unfinished if task.get_loop() is loop]
+    mine = [task for task in _unfinished.copy() if task.get_loop() is loop]  # other jobs' threads add to it
     if not mine:
         return True
     _, pending = await asyncio.wait(mine, timeout=timeout_s)

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 from agent.events import CaptionFinal, ParticipantInfo
-from agent.segment_writer import SegmentWriter
+from agent.segment_writer import SegmentWriter, background_writes_done
 from api.store import SERVICE, Actor
 from api.store.postgres import PostgresStore
 from api.store.sqlite import SqliteStore
@@ -46,6 +46,30 @@ async def wait_until(condition, timeout: float = 20.0) -> None:
     while not await condition():
         assert asyncio.get_running_loop().time() < deadline, "timed out"
         await asyncio.sleep(0.05)
+
+
+async def test_after_session_work_can_be_awaited_before_the_store_closes(tmp_path):
+    """What a LiveKit job does before closing its store: the session's slow LLM work finishes."""
+    store = SqliteStore(tmp_path / "parley.db")
+    await store.open()
+
+    async def describe(session_id: str) -> None:
+        await asyncio.sleep(0.3)  # the LLM writing a title
+        await store.describe_session(SERVICE, session_id, "Stand-up", "Short.")
+
+    writer = SegmentWriter(store, await room_for(store), on_ended=describe)
+    writer.final(final(1))
+    await writer.aclose()  # returns at once: the title is background work
+    assert await background_writes_done(5.0)
+    await store.close()
+
+    store = SqliteStore(tmp_path / "parley.db")
+    await store.open()
+    try:
+        session = await store.get_session(SERVICE, writer.session_id)
+    finally:
+        await store.close()
+    assert session.title == "Stand-up" and session.ended_at is not None
 
 
 async def test_a_session_its_participants_and_finals_are_written_as_they_happen(tmp_path):
