@@ -17,7 +17,7 @@ from pathlib import Path
 
 import psycopg
 from psycopg.rows import dict_row
-from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from psycopg_pool import AsyncConnectionPool, PoolClosed, PoolTimeout
 
 from .db import Database, Params, Row, Tx
 from .errors import Conflict, StoreUnavailable
@@ -113,7 +113,7 @@ class PostgresDatabase(Database):
                 yield _PgTx(conn)
         except psycopg.errors.UniqueViolation as exc:
             raise Conflict("already exists") from exc
-        except (psycopg.OperationalError, PoolTimeout) as exc:
+        except (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout, PoolClosed) as exc:
             raise StoreUnavailable(f"the database is unavailable: {exc}") from exc
 
     def encode_embedding(self, vector: Sequence[float]) -> str | bytes:

@@ -1,24 +1,30 @@
 """SQLite backend: one file under the data dir, stdlib sqlite3 run in a worker thread.
 
 SQLite allows one writer at a time, so transactions are serialized by an asyncio lock; each
-statement runs via asyncio.to_thread so the event loop never waits on disk.
+statement runs in a worker thread so the event loop never waits on disk.
+
+Cancellation: a worker thread cannot be stopped, so a cancelled caller first waits for the
+statement it started, then the transaction rolls back, and only then is the cancellation
+passed on. Whenever a caller's task ends, the connection is outside any transaction.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from .db import Database, Params, Row, Tx
 from .errors import Conflict, StoreUnavailable
 from .sql_store import SqlStore
 from .sqlite_schema import MIGRATIONS, SCHEMA_VERSION
 from .vectors import to_blob
+
+T = TypeVar("T")
 
 
 def _param(value: Any) -> Any:
@@ -30,6 +36,27 @@ def _param(value: Any) -> Any:
 
 def _params(params: Params) -> dict[str, Any]:
     return {key: _param(value) for key, value in (params or {}).items()}
+
+
+async def _in_thread(fn: Callable[..., T], *args: Any) -> T:
+    """fn(*args) in a worker thread, awaited to its end even if this task is cancelled meanwhile
+    (the cancellation is raised afterwards): nothing may touch the connection while it runs."""
+    work = asyncio.get_running_loop().run_in_executor(None, fn, *args)
+    cancelled = False
+    while not work.done():
+        try:
+            await asyncio.wait([work])
+        except asyncio.CancelledError:
+            cancelled = True
+    if cancelled:
+        if not work.cancelled():
+            work.exception()  # retrieved: the cancellation is what the caller asked to see
+        raise asyncio.CancelledError
+    return work.result()
+
+
+def _unavailable(exc: sqlite3.OperationalError) -> StoreUnavailable:
+    return StoreUnavailable(f"the SQLite store cannot serve this request now ({exc}); try again shortly")
 
 
 class _SqliteTx(Tx):
@@ -48,11 +75,13 @@ class _SqliteTx(Tx):
     @staticmethod
     async def _guard(fn):
         try:
-            return await asyncio.to_thread(fn)
+            return await _in_thread(fn)
         except sqlite3.IntegrityError as exc:
             if "UNIQUE" in str(exc):
                 raise Conflict("already exists") from exc
             raise
+        except sqlite3.OperationalError as exc:  # locked past busy_timeout, disk full, read-only
+            raise _unavailable(exc) from exc
 
 
 class SqliteDatabase(Database):
@@ -65,7 +94,7 @@ class SqliteDatabase(Database):
 
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = await asyncio.to_thread(self._connect)
+        self._conn = await _in_thread(self._connect)
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
@@ -84,13 +113,18 @@ class SqliteDatabase(Database):
             conn = self._conn
             if conn is None:
                 raise StoreUnavailable("the SQLite store is closed")
-            await asyncio.to_thread(conn.execute, "BEGIN IMMEDIATE")
             try:
-                yield _SqliteTx(conn)
-            except BaseException:
-                await asyncio.to_thread(conn.rollback)
-                raise
-            await asyncio.to_thread(conn.commit)
+                try:
+                    await _in_thread(conn.execute, "BEGIN IMMEDIATE")
+                    yield _SqliteTx(conn)
+                    await _in_thread(conn.commit)
+                finally:
+                    # Anything but a clean COMMIT: the block raised or was cancelled, BEGIN ran
+                    # under a cancellation, COMMIT failed.
+                    if conn.in_transaction:
+                        await _in_thread(conn.rollback)
+            except sqlite3.OperationalError as exc:
+                raise _unavailable(exc) from exc
 
     def encode_embedding(self, vector: Sequence[float]) -> bytes:
         return to_blob(vector)
@@ -101,7 +135,7 @@ class SqliteDatabase(Database):
         async with self._lock:
             conn, self._conn = self._conn, None
             if conn is not None:
-                await asyncio.to_thread(conn.close)
+                await _in_thread(conn.close)
 
 
 class SqliteStore(SqlStore):

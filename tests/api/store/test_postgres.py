@@ -119,3 +119,15 @@ async def test_connections_lost_to_a_database_restart_are_replaced(postgres_url)
     finally:
         await store.close()
         drop_schema(postgres_url, schema)
+
+
+async def test_a_closed_pool_says_the_store_is_unavailable(postgres_url):
+    schema = fresh_schema()
+    store = PostgresStore(postgres_url, schema)
+    await store.open()
+    await store.close()
+    try:
+        with pytest.raises(StoreUnavailable, match="database"):
+            await store.count_users()
+    finally:
+        drop_schema(postgres_url, schema)
