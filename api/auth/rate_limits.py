@@ -3,6 +3,7 @@ in Redis when PARLEY_REDIS_URL is set, so several API processes share one budget
 
 A fixed window lets up to 2x the limit through across a window edge; that is acceptable for
 abuse protection and costs one INCR per request, where a sliding log costs a sorted set.
+Windows are read off an injected clock (wall time by default), so tests decide where they fall.
 """
 
 from __future__ import annotations
@@ -11,9 +12,12 @@ import logging
 import math
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 
 log = logging.getLogger(__name__)
+
+Clock = Callable[[], float]  # seconds; windows are aligned to its multiples of window_s
 
 
 @dataclass(frozen=True)
@@ -23,6 +27,9 @@ class Verdict:
 
 
 class RateLimiter(ABC):
+    def __init__(self, clock: Clock = time.time) -> None:
+        self._clock = clock
+
     @abstractmethod
     async def hit(self, bucket: str, limit: int, window_s: int) -> Verdict:
         """Count one request against `bucket`; refused once `limit` is passed within the window."""
@@ -30,15 +37,15 @@ class RateLimiter(ABC):
     async def aclose(self) -> None:  # noqa: B027 - most limiters hold nothing to close
         return None
 
-    @staticmethod
-    def _window(window_s: int) -> tuple[int, int]:
+    def _window(self, window_s: int) -> tuple[int, int]:
         """(window index, seconds until it ends)."""
-        now = time.time()
+        now = self._clock()
         return int(now // window_s), max(1, math.ceil(window_s - now % window_s))
 
 
 class InProcessRateLimiter(RateLimiter):
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock = time.time) -> None:
+        super().__init__(clock)
         self._counts: dict[tuple[str, int], tuple[int, int]] = {}  # (bucket, window_s) -> (window, count)
 
     async def hit(self, bucket: str, limit: int, window_s: int) -> Verdict:
@@ -47,7 +54,7 @@ class InProcessRateLimiter(RateLimiter):
         count = count + 1 if seen == window else 1
         self._counts[(bucket, window_s)] = (window, count)
         if len(self._counts) > 50_000:  # forget finished windows
-            self._counts = {k: v for k, v in self._counts.items() if v[0] == int(time.time() // k[1])}
+            self._counts = {k: v for k, v in self._counts.items() if v[0] == self._window(k[1])[0]}
         return Verdict(True) if count <= limit else Verdict(False, left)
 
 
@@ -55,9 +62,10 @@ class RedisRateLimiter(RateLimiter):
     """INCR of `<prefix>:<bucket>:<window>` with an expiry; if Redis is down requests are let
     through (logged) rather than taking the whole API down with it."""
 
-    def __init__(self, url: str, *, prefix: str = "parley:rl") -> None:
+    def __init__(self, url: str, *, prefix: str = "parley:rl", clock: Clock = time.time) -> None:
         from redis.asyncio import Redis
 
+        super().__init__(clock)
         self._redis = Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
         self.prefix = prefix
 
@@ -78,5 +86,5 @@ class RedisRateLimiter(RateLimiter):
         await self._redis.aclose()
 
 
-def create_rate_limiter(redis_url: str | None) -> RateLimiter:
-    return RedisRateLimiter(redis_url) if redis_url else InProcessRateLimiter()
+def create_rate_limiter(redis_url: str | None, clock: Clock = time.time) -> RateLimiter:
+    return RedisRateLimiter(redis_url, clock=clock) if redis_url else InProcessRateLimiter(clock)

@@ -21,6 +21,7 @@ from inference_server.catalog import ModelError, get_entry, resolve
 from inference_server.client import InferenceError
 from inference_server.protocol import SAMPLE_RATE, SpeakerEmbedding
 from parley.settings import Settings
+from tests.clock import ManualClock
 
 LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
 PASSWORD = "correct horse battery"
@@ -105,8 +106,14 @@ class AccountsApp:
 
 
 @pytest.fixture
-async def make_app(tmp_path, local_models):
-    """A factory of started apps (settings overrides as keywords), closed after the test."""
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+async def make_app(tmp_path, local_models, clock):
+    """A factory of started apps (settings overrides as keywords), closed after the test; their
+    rate-limit windows run on `clock`, which only the test moves."""
     async with AsyncExitStack() as stack:
         async def start(**overrides) -> AccountsApp:
             options = {"rate_limit_per_minute": 10_000, "login_rate_limit_per_minute": 1000} | overrides
@@ -114,7 +121,7 @@ async def make_app(tmp_path, local_models):
             app = FastAPI()
             install_error_handlers(app)
             include_account_routes(app)
-            app.state.accounts = await stack.enter_async_context(account_services(settings, local_models, local_models))
+            app.state.accounts = await stack.enter_async_context(account_services(settings, local_models, local_models, clock=clock))
             http = await stack.enter_async_context(
                 httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://parley.test"))
             return AccountsApp(http, app.state.accounts)

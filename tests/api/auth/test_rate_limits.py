@@ -8,6 +8,7 @@ import uuid
 import pytest
 
 from api.auth.rate_limits import InProcessRateLimiter, RedisRateLimiter
+from tests.clock import ManualClock
 
 REDIS_URL = os.environ.get("PARLEY_TEST_REDIS_URL", "")
 
@@ -18,7 +19,9 @@ async def redis_limiters():
         print("\nRedis rate-limit tests skipped: PARLEY_TEST_REDIS_URL is not set")
         pytest.skip("PARLEY_TEST_REDIS_URL is not set (CI: redis://127.0.0.1:6379/0)")
     prefix = f"parley-test:{uuid.uuid4().hex}"
-    limiters = [RedisRateLimiter(REDIS_URL, prefix=prefix), RedisRateLimiter(REDIS_URL, prefix=prefix)]
+    clock = ManualClock()
+    limiters = [RedisRateLimiter(REDIS_URL, prefix=prefix, clock=clock),
+                RedisRateLimiter(REDIS_URL, prefix=prefix, clock=clock)]
     try:
         await limiters[0]._redis.ping()
     except Exception as exc:  # noqa: BLE001 - any failure to reach it means: skip, saying why
@@ -37,12 +40,22 @@ async def _exhaust(limiter, bucket: str, limit: int, window_s: int = 60):
 
 
 async def test_in_process_limits_refuse_past_the_limit_with_a_retry_time():
-    limiter = InProcessRateLimiter()
+    limiter = InProcessRateLimiter(ManualClock())
     verdicts = await _exhaust(limiter, "user:a", 3)
     assert [v.allowed for v in verdicts] == [True, True, True, False]
-    assert 1 <= verdicts[-1].retry_after_s <= 60
+    assert verdicts[-1].retry_after_s == 40  # the clock stands 20 s into the minute
     assert (await limiter.hit("user:b", 3, 60)).allowed  # buckets are independent
     assert (await limiter.hit("user:a", 3, 3600)).allowed  # and so are windows
+
+
+async def test_a_new_window_starts_exactly_at_its_boundary():
+    clock = ManualClock()
+    limiter = InProcessRateLimiter(clock)
+    await _exhaust(limiter, "login:1.2.3.4", 2)
+    clock.advance(39.999)
+    assert not (await limiter.hit("login:1.2.3.4", 2, 60)).allowed
+    clock.advance(0.001)
+    assert [(await limiter.hit("login:1.2.3.4", 2, 60)).allowed for _ in range(3)] == [True, True, False]
 
 
 async def test_redis_limits_are_shared_by_every_process(redis_limiters):
@@ -50,7 +63,7 @@ async def test_redis_limits_are_shared_by_every_process(redis_limiters):
     assert [(await first.hit("key:k1", 4, 60)).allowed for _ in range(2)] == [True, True]
     assert [(await second.hit("key:k1", 4, 60)).allowed for _ in range(3)] == [True, True, False]
     refused = await first.hit("key:k1", 4, 60)
-    assert not refused.allowed and 1 <= refused.retry_after_s <= 60
+    assert not refused.allowed and refused.retry_after_s == 40
     assert (await second.hit("key:k2", 4, 60)).allowed
     ttl = await first._redis.ttl(f"{first.prefix}:key:k1:60:{first._window(60)[0]}")
     assert 0 < ttl <= 61  # counters expire with their window
