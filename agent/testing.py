@@ -4,21 +4,38 @@
 `/v1/stream` and answers `/health`. "Speech" is any 20 ms of audio louder than
 `threshold`; an utterance ends after `silence_ms` of quiet and takes the next (text,
 diarization label) of the script, so tests drive captions with tones (`tone_pattern`) and
-check exactly what the room shows.
+check exactly what the room shows. Given an `answer(messages)`, `/v1/chat/completions`
+answers what it says, whole or streamed (held while `chat_gate` is clear, to stand for a slow LLM), and
+`/v1/embeddings` a fixed vector per text: after-session work (titles, memories) without models.
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import json
-from http import HTTPStatus
+import socket
+import time
+from collections.abc import Callable
 
 import numpy as np
-from websockets.asyncio.server import Server, ServerConnection, serve
-from websockets.exceptions import ConnectionClosed
-from websockets.http11 import Request, Response
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from inference_server.protocol import (
     SAMPLE_RATE,
+    ChatChoice,
+    ChatChunkChoice,
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatDelta,
+    ChatMessage,
+    EmbeddingData,
+    EmbeddingResponse,
     Final,
     Health,
     Interim,
@@ -26,9 +43,11 @@ from inference_server.protocol import (
     SpeechEnded,
     SpeechStarted,
     StreamEvent,
+    Usage,
 )
 
 _CHUNK = SAMPLE_RATE // 50  # 20 ms
+EMBEDDING_DIM = 384
 
 
 def tone_pattern(pattern: list[tuple[str, float]], sample_rate: int = SAMPLE_RATE) -> np.ndarray:
@@ -40,16 +59,30 @@ def tone_pattern(pattern: list[tuple[str, float]], sample_rate: int = SAMPLE_RAT
     return np.concatenate(parts).astype(np.float32)
 
 
+def text_vector(text: str) -> list[float]:
+    """A unit vector fixed by the text: equal texts embed equally, different ones almost orthogonally."""
+    seed = int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
+    vector = np.random.default_rng(seed).standard_normal(EMBEDDING_DIM)
+    return (vector / np.linalg.norm(vector)).tolist()
+
+
 class FakeInferenceServer:
     def __init__(self, script: list[tuple[str, str]] | None = None, *, threshold: float = 0.02,
-                 silence_ms: int = 300, interim_every_ms: int = 300) -> None:
+                 silence_ms: int = 300, interim_every_ms: int = 300,
+                 answer: Callable[[list[dict]], str] | None = None) -> None:
         self.script = script or [("hello from the fake server", "S1")]
+        self.answer = answer
         self.threshold = threshold
         self.silence_chunks = silence_ms // 20
         self.interim_chunks = interim_every_ms // 20
         self.streams_opened = 0
         self.finals_sent = 0
-        self._server: Server | None = None
+        self.chats: list[list[dict]] = []  # the messages of every chat request, in order
+        self.chat_gate = asyncio.Event()  # chat answers wait while it is clear
+        self.chat_gate.set()
+        self._server: uvicorn.Server | None = None
+        self._serving: asyncio.Task | None = None
+        self._streams: set[WebSocket] = set()
         self.port = 0
 
     @property
@@ -58,43 +91,90 @@ class FakeInferenceServer:
 
     async def start(self, port: int = 0) -> str:
         """Listen on 127.0.0.1 (`port` 0: any free port; the same port again after `stop`)."""
-        self._server = await serve(self._handle, "127.0.0.1", port or self.port,
-                                   process_request=self._http)
-        self.port = self._server.sockets[0].getsockname()[1]
+        app = Starlette(routes=[
+            Route("/health", self._health),
+            Route("/v1/chat/completions", self._chat, methods=["POST"]),
+            Route("/v1/embeddings", self._embeddings, methods=["POST"]),
+            WebSocketRoute("/v1/stream", self._handle),
+        ])
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", port or self.port))
+        self.port = sock.getsockname()[1]
+        self._server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+        self._serving = asyncio.create_task(self._server.serve(sockets=[sock]))
+        while not self._server.started:
+            if self._serving.done():
+                await self._serving  # raises why it could not start
+            await asyncio.sleep(0.01)
         return self.url
 
     async def stop(self) -> None:
         """Go away abruptly, as a crashed server would: open streams are cut."""
-        if self._server is not None:
-            self._server.close(close_connections=True)
-            await self._server.wait_closed()
-            self._server = None
+        if self._server is None:
+            return
+        for ws in list(self._streams):
+            await ws.close(code=1012)
+        self._server.should_exit = self._server.force_exit = True
+        self.chat_gate.set()
+        await self._serving
+        self._server = self._serving = None
 
-    def _http(self, connection: ServerConnection, request: Request) -> Response | None:
-        if request.path == "/health":
-            return connection.respond(HTTPStatus.OK, Health(status="ready").model_dump_json())
-        if request.path != "/v1/stream":
-            return connection.respond(HTTPStatus.NOT_FOUND, "not found\n")
-        return None
+    async def _health(self, _: Request) -> PlainTextResponse:
+        return PlainTextResponse(Health(status="ready").model_dump_json(), media_type="application/json")
 
-    async def _handle(self, ws: ServerConnection) -> None:
+    async def _chat(self, request: Request) -> Response:
+        if self.answer is None:  # no LLM here: the assistant stays silent
+            return PlainTextResponse("not found\n", status_code=404)
+        body = await request.json()
+        self.chats.append(body["messages"])
+        await self.chat_gate.wait()
+        reply, number, created = self.answer(body["messages"]), len(self.chats), int(time.time())
+        if body.get("stream"):
+            chunk = ChatCompletionChunk(id=f"fake-{number}", created=created, model="fake", choices=[
+                ChatChunkChoice(delta=ChatDelta(role="assistant", content=reply), finish_reason="stop")])
+            return Response(f"data: {chunk.model_dump_json()}\n\ndata: [DONE]\n\n", media_type="text/event-stream")
+        completion = ChatCompletion(id=f"fake-{number}", created=created, model="fake",
+                                    choices=[ChatChoice(message=ChatMessage(role="assistant", content=reply),
+                                                        finish_reason="stop")],
+                                    usage=Usage(prompt_tokens=1, completion_tokens=1, total_tokens=2))
+        return JSONResponse(completion.model_dump())
+
+    async def _embeddings(self, request: Request) -> JSONResponse:
+        texts = (await request.json())["input"]
+        texts = [texts] if isinstance(texts, str) else texts
+        return JSONResponse(EmbeddingResponse(data=[EmbeddingData(index=i, embedding=text_vector(t))
+                                                    for i, t in enumerate(texts)], model="fake",
+                                                      usage={"prompt_tokens": 0, "total_tokens": 0}).model_dump())
+
+    async def _handle(self, ws: WebSocket) -> None:
+        await ws.accept()
         self.streams_opened += 1
+        self._streams.add(ws)
         stream = _FakeStream(self, ws)
         try:
-            async for message in ws:
-                if isinstance(message, bytes):
-                    await stream.feed(message)
-                elif json.loads(message).get("type") == "config":
+            while True:
+                message = await ws.receive()
+                if message["type"] == "websocket.disconnect":
+                    break
+                if message.get("bytes") is not None:
+                    await stream.feed(message["bytes"])
+                    continue
+                kind = json.loads(message.get("text") or "{}").get("type")
+                if kind == "config":
                     await stream.emit(Ready(stream_id=f"fake{self.streams_opened}"))
-                elif json.loads(message).get("type") == "end":
+                elif kind == "end":
                     await stream.end_utterance()
                     await ws.close()
-        except ConnectionClosed:
+                    break
+        except (WebSocketDisconnect, RuntimeError, OSError):  # cut by stop(), or the client went away
             pass
+        finally:
+            self._streams.discard(ws)
 
 
 class _FakeStream:
-    def __init__(self, server: FakeInferenceServer, ws: ServerConnection) -> None:
+    def __init__(self, server: FakeInferenceServer, ws: WebSocket) -> None:
         self._server = server
         self._ws = ws
         self._pending = np.zeros(0, np.int16)
@@ -106,7 +186,7 @@ class _FakeStream:
         self._loud = 0
 
     async def emit(self, event: StreamEvent) -> None:
-        await self._ws.send(event.model_dump_json())
+        await self._ws.send_text(event.model_dump_json())
 
     async def feed(self, pcm: bytes) -> None:
         self._pending = np.concatenate([self._pending, np.frombuffer(pcm, "<i2")])

@@ -7,6 +7,7 @@ server, reached over its streaming protocol.
 
 from __future__ import annotations
 
+import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from agent.kept_room import kept_room_agent
+from agent.segment_writer import background_writes_done
 from agent.transports.embedded import EmbeddedRoomServer
 from inference_server.client import InferenceClient
 from parley import __version__
@@ -24,6 +26,8 @@ from .auth.deps import current_principal
 from .errors import install_error_handlers
 from .routes import health, metrics, rooms
 from .state import ApiState
+
+log = logging.getLogger(__name__)
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
@@ -45,7 +49,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 try:
                     yield
                 finally:
-                    await room_server.aclose()
+                    await room_server.aclose()  # ends each room's session: its title and memories start
+                    if not await background_writes_done(settings.after_session_timeout_s):
+                        log.warning("after-session work unfinished after %.0f s at shutdown; dropped",
+                                    settings.after_session_timeout_s)
         finally:
             await client.aclose()
 

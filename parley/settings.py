@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -97,6 +97,22 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(240, ge=1, description="Requests per user and per API key.")
     login_rate_limit_per_minute: int = Field(10, ge=1, description="Login attempts per client address and account.")
     max_enrollment_mb: float = Field(5.0, gt=0, description="Largest voice recording accepted for enrollment.")
+    after_session_timeout_s: float = Field(120.0, ge=0, description="How long a stopping API or LiveKit job waits "
+                                                                    "for the last sessions' titles, summaries and "
+                                                                    "memories (LLM work: tens of seconds on a CPU).")
+
+    @model_validator(mode="after")
+    def _livekit_complete(self) -> Settings:
+        if self.livekit_url and (not self.livekit_api_key or self.livekit_api_secret is None):
+            raise ValueError("PARLEY_LIVEKIT_URL is set, so PARLEY_LIVEKIT_API_KEY and PARLEY_LIVEKIT_API_SECRET "
+                             "are needed too (or leave PARLEY_LIVEKIT_URL empty for the embedded transport)")
+        return self
+
+    @property
+    def livekit_enabled(self) -> bool:
+        """The one answer to "do rooms run on LiveKit?": join tokens, /api/config, the CLI and the
+        worker all ask here. A URL without credentials is refused above, never half on."""
+        return bool(self.livekit_url)
 
     @property
     def models_dir(self) -> Path:

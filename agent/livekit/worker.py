@@ -28,8 +28,6 @@ from ..transports.livekit_connection import RtcRoomConnection
 
 log = logging.getLogger(__name__)
 
-AFTER_SESSION_TIMEOUT_S = 120.0  # a title and memories from the LLM: tens of seconds on a CPU
-
 
 class RoomAgentHandle(Protocol):
     async def aclose(self) -> None: ...
@@ -62,16 +60,16 @@ async def run_room(ctx: JobContext, settings: Settings, agent_factory: AgentFact
         await agent.aclose()  # flushes the transcript before the store closes
         await transport.aclose()
         if store is not None:
-            if not await background_writes_done(AFTER_SESSION_TIMEOUT_S):
+            if not await background_writes_done(settings.after_session_timeout_s):
                 log.warning("room %s: after-session work unfinished after %.0f s; dropped",
-                            ctx.room.name, AFTER_SESSION_TIMEOUT_S)
+                            ctx.room.name, settings.after_session_timeout_s)
             await store.close()
         await inference.aclose()
 
 
 def build_server(settings: Settings, agent_factory: AgentFactory | None = None, *, port: int = 8081) -> AgentServer:
     """The worker; `port` serves livekit-agents' health check (GET /) for orchestrators."""
-    if not settings.livekit_url or not settings.livekit_api_key or settings.livekit_api_secret is None:
+    if not settings.livekit_enabled:
         raise ValueError("the LiveKit worker needs PARLEY_LIVEKIT_URL, PARLEY_LIVEKIT_API_KEY and "
                          "PARLEY_LIVEKIT_API_SECRET")
     server = AgentServer(job_executor_type=JobExecutorType.THREAD, ws_url=settings.livekit_url,

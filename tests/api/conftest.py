@@ -22,15 +22,16 @@ async def fake_inference():
 ADMIN_PASSWORD = "the test admin password"
 
 
-@pytest.fixture
-async def start_parley(tmp_path, monkeypatch):
-    """Serve the API in this event loop on a free port; WebRTC stays on 127.0.0.1 (loopback seam).
-    Its admin's password is in PARLEY_ADMIN_PASSWORD, where RoomClient finds it to sign in."""
-    servers: list[tuple[uvicorn.Server, asyncio.Task]] = []
-    monkeypatch.setenv("PARLEY_ADMIN_PASSWORD", ADMIN_PASSWORD)
+class ParleyServers:
+    """Starts APIs in this event loop on free ports over one data dir; WebRTC stays on 127.0.0.1
+    (loopback seam). Their admin's password is in PARLEY_ADMIN_PASSWORD, where RoomClient finds it."""
 
-    async def start(**overrides) -> str:
-        settings = Settings(data_dir=tmp_path, webrtc_loopback_only=True, login_rate_limit_per_minute=1000,
+    def __init__(self, data_dir) -> None:
+        self.data_dir = data_dir
+        self._servers: dict[str, tuple[uvicorn.Server, asyncio.Task]] = {}
+
+    async def __call__(self, **overrides) -> str:
+        settings = Settings(data_dir=self.data_dir, webrtc_loopback_only=True, login_rate_limit_per_minute=1000,
                             **overrides)
         server = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="warning", lifespan="on"))
         sock = socket.socket()
@@ -38,10 +39,24 @@ async def start_parley(tmp_path, monkeypatch):
         task = asyncio.create_task(server.serve(sockets=[sock]))
         while not server.started:
             await asyncio.sleep(0.02)
-        servers.append((server, task))
-        return f"http://127.0.0.1:{sock.getsockname()[1]}"
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        self._servers[url] = (server, task)
+        return url
 
-    yield start
-    for server, task in servers:
+    def stop(self, url: str) -> asyncio.Task:
+        """Tell the API at `url` to stop now (as SIGTERM does); the task ends when it has stopped."""
+        server, task = self._servers.pop(url)
         server.should_exit = True
-        await task
+        return task
+
+    async def stop_all(self) -> None:
+        for url in list(self._servers):
+            await self.stop(url)
+
+
+@pytest.fixture
+async def start_parley(tmp_path, monkeypatch):
+    monkeypatch.setenv("PARLEY_ADMIN_PASSWORD", ADMIN_PASSWORD)
+    servers = ParleyServers(tmp_path)
+    yield servers
+    await servers.stop_all()

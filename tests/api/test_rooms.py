@@ -38,14 +38,16 @@ async def participants(url: str, room: str) -> list[str]:
 
 async def test_two_people_hear_each_other_and_both_see_both_captions_under_the_right_names(start_parley, fake_inference):
     url = await start_parley(inference_url=fake_inference.url)
-    ann = RoomClient(url, "team", "Ann", voice(("silence", 0.5), ("tone", 1.2), ("silence", 0.8), ("tone", 1.2),
-                                               ("silence", 6)))
-    bob = RoomClient(url, "team", "Bob", voice(("silence", 4.5), ("tone", 1.2), ("silence", 4)))
+    ann = RoomClient(url, "team", "Ann")
+    bob = RoomClient(url, "team", "Bob")
     welcome = await ann.join()
     assert [p["name"] for p in welcome["participants"]] == ["Parley", "Ann"]
     await bob.join()
     await ann.wait_for(lambda e: e["type"] == "participant_joined" and e["participant"]["name"] == "Bob", 5)
     assert await participants(url, "team") == ["Parley", "Ann", "Bob"]
+    # Both are in before anyone speaks, so both see every caption.
+    ann.microphone.say(voice(("silence", 0.5), ("tone", 1.2), ("silence", 0.8), ("tone", 1.2), ("silence", 6)))
+    bob.microphone.say(voice(("silence", 4.5), ("tone", 1.2), ("silence", 4)))
 
     for client in (ann, bob):
         await client.wait_for(is_final_from("Ann (2)"), 15)  # the fake diarizer's second voice on Ann's mic
@@ -188,3 +190,46 @@ async def test_what_is_said_is_kept_as_a_session_transcript_in_order(start_parle
         (1, "Ann", "hello everyone"), (2, "Ann (2)", "someone else on my microphone")]
     assert all(s["emotion"] and s["end"] > s["start"] for s in transcript["segments"])
     assert {p["display_name"] for p in transcript["participants"]} == {"Ann", "Parley"}
+
+
+def _meeting_llm(messages: list[dict]) -> str:
+    """What an LLM answers to the after-session prompts (prompts/session_summary.txt, memory_extraction.txt)."""
+    prompt = messages[-1]["content"]
+    if prompt.startswith("Below is the transcript of a meeting. Answer in exactly this form"):
+        return "Title: Atlas release date\nSummary: The team set the Atlas release for March 14."
+    if "durable facts" in prompt:
+        return "- The Atlas release ships on March 14."
+    return "Okay."
+
+
+async def test_the_last_sessions_title_and_memories_outlive_an_immediate_shutdown(start_parley):
+    inference = FakeInferenceServer([("we agreed that atlas ships on march fourteen", "S1")], answer=_meeting_llm)
+    await inference.start()
+    inference.chat_gate.clear()  # a slow LLM: nothing after the session is done when the API is told to stop
+    url = await start_parley(inference_url=inference.url)
+    ann = RoomClient(url, "atlas", "Ann", voice(("silence", 0.5), ("tone", 1.2), ("silence", 2)))
+    await ann.join()
+    await ann.wait_for(is_final_from("Ann"), 15)
+    await ann.leave()  # the room closes and its session ends: the title is asked for
+    while not any("Title:" in chat[-1]["content"] for chat in inference.chats):
+        await asyncio.sleep(0.05)
+
+    stopped = start_parley.stop(url)
+    while True:  # the API no longer listens: it is shutting down
+        try:
+            async with httpx.AsyncClient(base_url=url) as http:
+                await http.get("/health")
+            await asyncio.sleep(0.05)
+        except httpx.TransportError:
+            break
+    inference.chat_gate.set()
+    await stopped
+
+    url = await start_parley(inference_url=inference.url)  # restarted over the same data
+    async with httpx.AsyncClient(base_url=url) as http:
+        headers = await sign_in(http, Account.from_env())
+        [session] = (await http.get("/api/sessions", headers=headers, params={"room": "atlas"})).json()
+        memories = (await http.get("/api/memories", headers=headers)).json()
+    assert session["title"] == "Atlas release date"
+    assert [m["text"] for m in memories] == ["The Atlas release ships on March 14."]
+    await inference.stop()
