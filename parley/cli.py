@@ -138,4 +138,13 @@ async def _local_transcribe(file: Path):
 
 
 def main() -> None:
-    app()
+    from pydantic import ValidationError
+
+    try:
+        app()
+    except ValidationError as exc:  # PARLEY_* settings: one line per problem, no traceback
+        problems = "; ".join(
+            (f"PARLEY_{str(error['loc'][0]).upper()}: " if error["loc"] else "") + error["msg"].removeprefix("Value error, ")
+            for error in exc.errors())
+        err.print(f"[red]error:[/red] invalid settings: {problems}", highlight=False)
+        sys.exit(2)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from .logs import setup_logging
+from .process_needs import missing_settings, needs_for
 from .settings import get_settings
 
 
@@ -31,8 +32,9 @@ def agent(livekit: bool = typer.Option(False, "--livekit", help="Run a livekit-a
         typer.echo("error: embedded rooms are served with their agents by `parley api` or `parley up`; "
                    "use `parley agent --livekit` for LiveKit workers", err=True)
         raise typer.Exit(1)
-    if not settings.livekit_url or settings.livekit_api_secret is None:
-        typer.echo("error: set PARLEY_LIVEKIT_URL, PARLEY_LIVEKIT_API_KEY and PARLEY_LIVEKIT_API_SECRET", err=True)
+    needs = needs_for(["agent", "--livekit"])
+    if missing := missing_settings(settings, needs):
+        typer.echo(f"error: set {', '.join(missing)}: {needs.why}", err=True)
         raise typer.Exit(1)
     setup_logging(settings)
     from agent.livekit.worker import serve

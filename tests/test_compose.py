@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from parley.process_needs import env_name, needs_for
 from parley.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -19,6 +20,7 @@ COMPOSE_TEXT = (ROOT / "docker-compose.yml").read_text()
 COMPOSE = yaml.safe_load(COMPOSE_TEXT)
 SERVICES = COMPOSE["services"]
 ENV_EXAMPLE = (ROOT / ".env.example").read_text()
+DOCKERFILE = (ROOT / "Dockerfile").read_text()
 VARIABLE = re.compile(r"\$\{([A-Z][A-Z0-9_]*)(:?[-?])?")
 
 
@@ -60,7 +62,9 @@ def test_agents_are_livekit_workers_wired_to_livekit_redis_and_inference():
     assert env["PARLEY_REDIS_URL"].startswith("redis://redis:6379")  # the inference registry
     assert env["PARLEY_INFERENCE_URL"] == "http://inference:8001"
     assert {k: v["condition"] for k, v in agent["depends_on"].items()} == {
-        "livekit": "service_healthy", "inference": "service_healthy"}
+        "livekit": "service_healthy", "inference": "service_healthy", "postgres": "service_healthy"}
+    assert agent["depends_on"]["postgres"]["required"] is False  # absent with Supabase
+    assert env["PARLEY_DATABASE_URL"] == _environment("api")["PARLEY_DATABASE_URL"]  # the API's rooms
     assert "ports" not in agent  # replicas: nothing to publish
     assert "8081" in " ".join(agent["healthcheck"]["test"])  # livekit-agents' worker health port
 
@@ -113,3 +117,59 @@ def test_docker_compose_accepts_the_file():
     done = subprocess.run([*command, "--env-file", ".env.example", "-f", "docker-compose.yml", "config", "-q"],
                           cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
+
+
+def _image_extras(dockerfile: str) -> set[str]:
+    """The extras of the project's own `pip install … ".[a,b]"` in the image."""
+    installs = re.findall(r'pip install[^\n]*?"?\.\[([a-z,\s-]+)\]"?', dockerfile)
+    assert installs, "the Dockerfile does not install the project with its extras"
+    return {extra.strip() for extras in installs for extra in extras.split(",")}
+
+
+def _given(value: str) -> bool:
+    """A compose value that is set when the service starts: a literal, `${X:?…}` (compose refuses
+    to start without X) or `${X:-default}` with a non-empty default."""
+    value = value.strip()
+    if not value:
+        return False
+    whole = re.fullmatch(r"\$\{[A-Z][A-Z0-9_]*(?::?([-?])(.*))?\}", value)
+    if not whole:
+        return True
+    kind, default = whole.groups()
+    return kind == "?" or (kind == "-" and bool(default.strip()))
+
+
+def deployment_problems(services: dict, dockerfile: str) -> list[str]:
+    """Each Parley service's command has its extras in the image and every setting it requires."""
+    extras, problems = _image_extras(dockerfile), []
+    for name, service in services.items():
+        command = service.get("command") or []
+        if command[:1] != ["parley"]:
+            continue
+        needs = needs_for(command)
+        if missing := needs.extras - extras:
+            problems.append(f"{name}: the image lacks the {sorted(missing)} extras of `{' '.join(command)}`")
+        environment = {key: str(value) for key, value in (service.get("environment") or {}).items()}
+        for field in needs.settings:
+            if not _given(environment.get(env_name(field), "")):
+                problems.append(f"{name}: `{' '.join(command)}` requires {env_name(field)}")
+    return problems
+
+
+def test_every_service_has_its_extras_in_the_image_and_every_setting_it_requires():
+    assert deployment_problems(SERVICES, DOCKERFILE) == []
+
+
+def test_the_deployment_check_catches_a_missing_setting_or_extra():
+    without_database = {name: {**service, "environment": {k: v for k, v in service.get("environment", {}).items()
+                                                          if k != "PARLEY_DATABASE_URL"}}
+                        for name, service in SERVICES.items()}
+    assert deployment_problems(without_database, DOCKERFILE) == [
+        "agent: `parley agent --livekit` requires PARLEY_DATABASE_URL"]
+    empty_default = {**SERVICES, "agent": {**SERVICES["agent"], "environment": {
+        **SERVICES["agent"]["environment"], "PARLEY_LIVEKIT_API_KEY": "${LIVEKIT_API_KEY:-}"}}}
+    assert deployment_problems(empty_default, DOCKERFILE) == [
+        "agent: `parley agent --livekit` requires PARLEY_LIVEKIT_API_KEY"]
+    old_image = DOCKERFILE.replace(".[inference,api,livekit]", ".[inference,api]")
+    assert deployment_problems(SERVICES, old_image) == [
+        "agent: the image lacks the ['livekit'] extras of `parley agent --livekit`"]

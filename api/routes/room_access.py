@@ -89,7 +89,7 @@ async def join_credentials(room: RoomName, principal: RoomsRead, accounts: Accou
     found = await accounts.store.joinable_room(principal.actor, room)
     user, settings = principal.user, accounts.settings
     name = (body.name if body and body.name else user.display_name)[:40]
-    if settings.livekit_url and settings.livekit_api_key and settings.livekit_api_secret:
+    if settings.livekit_enabled:
         token, expires = livekit_token(settings, found.name, user.id, name)
         return JoinCredentials(room=found.name, transport="livekit", token=token, url=settings.livekit_url,
                                identity=user.id, name=name, expires_at=expires)

@@ -18,7 +18,7 @@ router = APIRouter(prefix="/api", tags=["rooms"])
 async def client_config(settings: SettingsDep, _: CurrentUser) -> ClientConfig:
     return ClientConfig(ice_servers=settings.ice_servers, max_participants=settings.max_participants,
                         assistant_name=settings.assistant_name,
-                        transport="livekit" if settings.livekit_url else "embedded")
+                        transport="livekit" if settings.livekit_enabled else "embedded")
 
 
 @router.post("/rooms/{room}/join", response_model=JoinResponse, status_code=201,

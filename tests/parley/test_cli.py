@@ -97,6 +97,19 @@ def test_agent_explains_where_embedded_agents_run():
     assert result.returncode == 1 and "PARLEY_LIVEKIT_URL" in result.stderr
 
 
+def test_a_livekit_worker_without_the_shared_database_refuses_to_start():
+    livekit = {"PARLEY_LIVEKIT_URL": "ws://livekit:7880", "PARLEY_LIVEKIT_API_KEY": "key",
+               "PARLEY_LIVEKIT_API_SECRET": "secret", "PARLEY_DATABASE_URL": ""}
+    result = parley("agent", "--livekit", env=livekit)
+    assert result.returncode == 1 and "PARLEY_DATABASE_URL" in result.stderr and "database" in result.stderr
+
+
+def test_a_livekit_url_without_credentials_is_a_one_line_settings_error():
+    result = parley("config", env={"PARLEY_LIVEKIT_URL": "ws://livekit:7880", "PARLEY_LIVEKIT_API_KEY": ""})
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "invalid settings" in result.stderr and "PARLEY_LIVEKIT_API_KEY" in result.stderr
+
+
 def test_transcribe_against_a_dead_server_is_one_line(tmp_path):
     audio = tmp_path / "a.wav"
     audio.write_bytes(b"RIFF")
