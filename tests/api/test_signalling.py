@@ -58,7 +58,17 @@ def test_with_livekit_configured_the_page_is_told_to_use_it(tmp_path):
                         livekit_api_key="key", livekit_api_secret="secret-" * 6,
                         admin_password=ADMIN["password"], _env_file=None)
     with TestClient(create_app(settings)) as client:
-        assert client.get("/api/config", headers=signed_in(client)).json()["transport"] == "livekit"
+        headers = signed_in(client)
+        assert client.get("/api/config", headers=headers).json()["transport"] == "livekit"
+        client.post("/api/rooms", headers=headers, json={"name": "team"})
+        token = client.post("/api/rooms/team/token", headers=headers).json()
+        assert (token["transport"], token["url"]) == ("livekit", "wss://lk.example.test")  # the same answer
+
+
+def test_a_livekit_url_without_its_credentials_is_refused_at_start(tmp_path):
+    with pytest.raises(ValueError, match="PARLEY_LIVEKIT_API_KEY and PARLEY_LIVEKIT_API_SECRET"):
+        Settings(data_dir=tmp_path, livekit_url="wss://lk.example.test", livekit_api_key="key", _env_file=None)
+    assert not Settings(data_dir=tmp_path, _env_file=None).livekit_enabled
 
 
 @pytest.mark.parametrize("method, path", [
