@@ -11,13 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, TypeAdapter
 
-
-class ParticipantInfo(BaseModel):
-    id: str
-    name: str
-    kind: Literal["human", "agent"] = "human"
-    color: int = 0  # palette slot, unique among the room's humans; the page picks the hue
-    muted: bool = False
+from parley.room_schemas import ParticipantInfo
 
 
 # --- presence (transport) -----------------------------------------------------------------

@@ -9,18 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from api.store import Store
 from inference_server.client import InferenceClient
 from parley.settings import Settings
 
 from .conversation.engine import ConversationOptions
 from .memory import RoomMemory
+from .ports import RoomStore
 from .room_agent import RoomAgent
 from .segment_writer import SegmentWriter
 from .transports.base import RoomTransport
 
 
-def kept_room_agent(settings: Settings, store: Store, client: InferenceClient) -> Callable[[RoomTransport], RoomAgent]:
+def kept_room_agent(settings: Settings, store: RoomStore, client: InferenceClient) -> Callable[[RoomTransport], RoomAgent]:
     options = ConversationOptions.from_settings(settings)
 
     def build(room: RoomTransport) -> RoomAgent:

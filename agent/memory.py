@@ -12,11 +12,12 @@ from __future__ import annotations
 import logging
 import re
 
-from api.store import SERVICE, Store
-from api.store.records import NewMemory, Segment
+from parley.store import SERVICE
+from parley.store.records import NewMemory, Segment
 from inference_server.client import InferenceClient
 
 from .conversation.prompts import PromptLibrary
+from .ports import MemoryStore
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ def parse_title_summary(answer: str) -> tuple[str | None, str | None]:
 
 
 class RoomMemory:
-    def __init__(self, store: Store, client: InferenceClient, room: str, *,
+    def __init__(self, store: MemoryStore, client: InferenceClient, room: str, *,
                  prompts: PromptLibrary | None = None) -> None:
         self.store, self.client, self.room = store, client, room
         self.prompts = prompts or PromptLibrary()

@@ -15,10 +15,11 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from api.store import SERVICE, NotFound, Store
-from api.store.records import NewSegment
+from parley.store import SERVICE, NotFound
+from parley.store.records import NewSegment
 
 from .events import CaptionFinal, ParticipantInfo
+from .ports import TranscriptSink
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ class _End:
 
 
 class SegmentWriter:
-    def __init__(self, store: Store, room: str, *, on_ended: SessionEnded | None = None,
+    def __init__(self, store: TranscriptSink, room: str, *, on_ended: SessionEnded | None = None,
                  retry_delays_s: tuple[float, ...] = RETRY_DELAYS_S) -> None:
         self.store, self.room = store, room
         self.session_id: str | None = None

@@ -1,25 +1,24 @@
-"""The API's FastAPI app: health, room signalling for the embedded transport, and the page.
+"""The API's FastAPI app: health, accounts, rooms and their signalling, and the page.
 
-In the embedded layout the rooms live in this process (the signalling endpoint has to reach
-their peer connections), so each room's agent runs here too; models stay in the inference
-server, reached over its streaming protocol.
+The rooms the signalling endpoint joins live in this process (it has to reach their peer
+connections); what hosts them is a `RoomHost` the composition passes in (`parley.compose`
+wires the embedded transport and its agents), so the API never imports the agent.
 """
 
 from __future__ import annotations
 
-import logging
+from collections.abc import Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from agent.kept_room import kept_room_agent
-from agent.segment_writer import background_writes_done
-from agent.transports.embedded import EmbeddedRoomServer
 from inference_server.client import InferenceClient
 from parley import __version__
 from parley.settings import Settings, get_settings
+from parley.signalling import RoomHost
+from parley.store import Store
 
 from .accounts import account_services, include_account_routes
 from .auth.deps import current_principal
@@ -27,12 +26,12 @@ from .errors import install_error_handlers
 from .routes import health, metrics, rooms
 from .state import ApiState
 
-log = logging.getLogger(__name__)
-
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
+RoomHostFactory = Callable[[Store, InferenceClient], RoomHost]  # built once the store is open
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+
+def create_app(settings: Settings | None = None, *, room_host: RoomHostFactory) -> FastAPI:
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -43,19 +42,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # The store opens first and closes last: the rooms' agents write transcripts to it.
             async with account_services(settings, client, client) as accounts:  # the client embeds texts and voices
                 app.state.accounts = accounts
-
-                room_server = EmbeddedRoomServer(settings, kept_room_agent(settings, accounts.store, client))
-                app.state.parley = ApiState(settings=settings, rooms=room_server, inference=client)
+                host = room_host(accounts.store, client)
+                app.state.parley = ApiState(settings=settings, rooms=host, inference=client)
                 try:
                     yield
                 finally:
-                    await room_server.aclose()  # ends each room's session: its title and memories start
-                    if not await background_writes_done(settings.after_session_timeout_s):
-                        log.warning("after-session work unfinished after %.0f s at shutdown; dropped",
-                                    settings.after_session_timeout_s)
+                    await host.aclose()
         finally:
             await client.aclose()
-
     app = FastAPI(title="Parley", version=__version__, lifespan=lifespan,
                   description="Voice rooms with live captions: join over WebRTC, captions on the data channel.")
     install_error_handlers(app)

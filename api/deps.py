@@ -7,8 +7,8 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Request
 
-from agent.transports.embedded import EmbeddedRoomServer
 from parley.settings import Settings
+from parley.signalling import RoomHost
 
 from .auth.deps import AccountsDep
 from .auth.errors import unauthorized
@@ -28,12 +28,12 @@ def get_settings(state: StateDep) -> Settings:
     return state.settings
 
 
-def get_rooms(state: StateDep) -> EmbeddedRoomServer:
+def get_rooms(state: StateDep) -> RoomHost:
     return state.rooms
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-RoomsDep = Annotated[EmbeddedRoomServer, Depends(get_rooms)]
+RoomsDep = Annotated[RoomHost, Depends(get_rooms)]
 RoomName = Annotated[str, Path(pattern=ROOM_PATTERN, description="Lowercase letters, digits and dashes.")]
 
 

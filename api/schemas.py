@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
-from agent.events import ParticipantInfo
+from parley.room_schemas import ParticipantInfo
 from parley.settings import IceServer
 
 ROOM_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$"

@@ -1,4 +1,4 @@
-"""What one API process holds: settings, the embedded rooms, and the inference server's client."""
+"""What one API process holds: settings, the rooms it hosts, and the inference server's client."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 
-from agent.transports.embedded import EmbeddedRoomServer
 from inference_server.client import InferenceClient, InferenceError
 from parley.settings import Settings
+from parley.signalling import RoomHost
 
 HEALTH_CACHE_S = 2.0
 HEALTH_TIMEOUT_S = 2.0
@@ -17,7 +17,7 @@ HEALTH_TIMEOUT_S = 2.0
 @dataclass
 class ApiState:
     settings: Settings
-    rooms: EmbeddedRoomServer
+    rooms: RoomHost
     inference: InferenceClient
     _inference_status: tuple[float, str, str] = field(default=(0.0, "", ""))
 

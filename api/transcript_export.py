@@ -7,7 +7,7 @@ import json
 from collections.abc import Sequence
 from typing import Literal
 
-from .store.records import Participant, Segment, Session
+from parley.store.records import Participant, Segment, Session
 
 ExportFormat = Literal["json", "srt", "vtt", "md"]
 MEDIA_TYPES = {"json": "application/json", "srt": "application/x-subrip", "vtt": "text/vtt",

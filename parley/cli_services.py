@@ -14,13 +14,13 @@ def api(host: str = typer.Option(None, help="Bind address (default PARLEY_HOST, 
     """Run the API and page alone, using the inference server at PARLEY_INFERENCE_URL."""
     import uvicorn
 
-    from api.app import create_app
+    from parley.compose import create_embedded_app
 
     settings = get_settings()
     settings.host = host or settings.host
     settings.port = port or settings.port
     setup_logging(settings)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
+    uvicorn.run(create_embedded_app(settings), host=settings.host, port=settings.port,
                 log_level=settings.log_level.lower(), log_config=None)
 
 

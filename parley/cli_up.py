@@ -63,7 +63,7 @@ def _port_free(host: str, port: int) -> bool:
 async def _serve(settings: Settings) -> None:
     import uvicorn
 
-    from api.app import create_app
+    from parley.compose import create_embedded_app
 
     inference = None
     if not settings.inference_url:  # a configured remote inference server is used as it is
@@ -71,7 +71,7 @@ async def _serve(settings: Settings) -> None:
         settings.inference_token = settings.inference_token or SecretStr(secrets.token_urlsafe(24))
         inference = InferenceProcess(settings)
         await inference.start()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host=settings.host, port=settings.port,
+    server = uvicorn.Server(uvicorn.Config(create_embedded_app(settings), host=settings.host, port=settings.port,
                                            log_level=settings.log_level.lower(), log_config=None))
     log.info("Parley is starting at http://%s:%d (live captions once the models are loaded)",
              settings.host, settings.port)

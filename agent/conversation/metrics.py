@@ -1,6 +1,6 @@
 """Per-turn voice metrics with LiveKit's names, logged and exported for Prometheus.
 
-`REGISTRY` is the agent's own registry: the API process (which hosts embedded rooms' agents)
+They go into `parley.metrics.REGISTRY`: the API process (which hosts embedded rooms' agents)
 serves it on its /metrics; a standalone agent worker can serve it the same way.
 """
 
@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import logging
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import Counter, Histogram
+
+from parley.metrics import REGISTRY
 
 from ..events import TurnMetrics
 
 log = logging.getLogger(__name__)
 
-REGISTRY = CollectorRegistry(auto_describe=True)
 _BUCKETS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0, 5.0, 10.0)
 _STAGES = ("end_of_utterance_delay", "transcription_delay", "ttft", "ttfb", "e2e_latency")
 

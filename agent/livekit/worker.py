@@ -18,7 +18,7 @@ from livekit.agents import AgentServer, AutoSubscribe, JobContext, JobExecutorTy
 
 from parley.settings import Settings
 
-from api.store import create_store
+from parley.store import create_store
 
 from ..inference_pool import InferencePool
 from ..kept_room import kept_room_agent

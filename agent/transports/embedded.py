@@ -22,6 +22,7 @@ import numpy as np
 from aiortc import RTCConfiguration, RTCIceServer
 
 from parley.settings import Settings
+from parley.signalling import Joined, JoinRefused, NameTaken, RoomFull
 
 from ..events import (
     ClientMessage,
@@ -37,7 +38,7 @@ from .base import RoomTransport
 from .embedded_peer import PeerSession
 from .embedded_voice import EmbeddedVoiceOutput
 from .loopback_ice import use_loopback_candidates_only
-from .offer import InvalidOffer, check_offer
+from .offer import check_offer
 
 log = logging.getLogger(__name__)
 
@@ -45,29 +46,11 @@ ASSISTANT_ID = "assistant"
 WATCHDOG_INTERVAL_S = 1.0
 
 
-class JoinRefused(Exception):
-    """The room cannot take this participant; the message is for the person joining."""
-
-
-class RoomFull(JoinRefused):
-    pass
-
-
-class NameTaken(JoinRefused):
-    pass
-
-
 class RoomAgentHandle(Protocol):
     async def aclose(self) -> None: ...
 
 
 AgentFactory = Callable[["EmbeddedRoom"], RoomAgentHandle]
-
-
-@dataclass(frozen=True)
-class Joined:
-    participant: ParticipantInfo
-    sdp: str  # the answer
 
 
 class EmbeddedRoom(RoomTransport):

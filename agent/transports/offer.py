@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from aiortc.sdp import SessionDescription
 
-
-class InvalidOffer(ValueError):
-    """The offer cannot start a call; the message says why, for the person joining."""
+from parley.signalling import InvalidOffer
 
 
 def check_offer(sdp: str) -> None:

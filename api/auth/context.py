@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from parley.settings import Settings
 
 from ..embedders import TextEmbedder, VoiceEmbedder
-from ..store import Store, create_store
+from parley.store import Store, create_store
 from .rate_limits import Clock, RateLimiter, create_rate_limiter
 from .service import AuthService
 

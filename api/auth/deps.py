@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from ..store import Store
+from parley.store import Store
 from .context import AccountServices
 from .errors import HeaderProblem, unauthorized
 from .service import AuthFailed, Principal

@@ -6,7 +6,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from ..errors import APIProblem, error_response
-from ..store import Conflict, Forbidden, NotFound, StoreError, StoreUnavailable
+from parley.store import Conflict, Forbidden, NotFound, StoreError, StoreUnavailable
 from .service import AuthFailed
 
 _STORE_STATUS = {NotFound: (404, "not_found"), Conflict: (409, "conflict"), Forbidden: (403, "forbidden"),

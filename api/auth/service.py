@@ -13,8 +13,8 @@ from typing import Literal
 
 from parley.settings import Settings
 
-from ..store import Actor, Conflict, Store
-from ..store.records import ApiKey, User
+from parley.store import Actor, Conflict, Store
+from parley.store.records import ApiKey, User
 from .api_keys import ALL_SCOPES, KEY_PREFIX, hash_key, matches, new_api_key, parse_prefix
 from .passwords import MIN_PASSWORD_LENGTH, hash_password, one_time_password, verify_password
 from .tokens import JwksCache, LocalTokens, SupabaseVerifier, TokenError, load_jwt_secret

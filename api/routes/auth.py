@@ -14,7 +14,7 @@ from ..auth.deps import AccountsDep, AdminUser, AnyPrincipal, InteractiveUser, e
 from ..auth.errors import unauthorized
 from ..auth.service import Login
 from ..schemas import DisplayName
-from ..store.records import ApiKey, User
+from parley.store.records import ApiKey, User
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 REFRESH_COOKIE = "parley_refresh"

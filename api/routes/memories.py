@@ -14,7 +14,7 @@ from inference_server.client import InferenceError
 from ..auth.context import AccountServices
 from ..auth.deps import AccountsDep, MemoriesRead, MemoriesWrite
 from ..auth.errors import HeaderProblem
-from ..store.records import Memory, MemoryHit, NewMemory
+from parley.store.records import Memory, MemoryHit, NewMemory
 
 router = APIRouter(prefix="/api/memories", tags=["memories"])
 MemoryId = Annotated[str, Path(max_length=64)]

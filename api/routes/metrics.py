@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from agent.conversation.metrics import REGISTRY
+from parley.metrics import REGISTRY
 
 router = APIRouter(tags=["health"])
 

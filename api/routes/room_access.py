@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from ..auth.deps import AccountsDep, RoomsRead, RoomsWrite
 from ..auth.tokens import livekit_token
 from ..schemas import ROOM_PATTERN, DisplayName
-from ..store.records import Room, RoomMember
+from parley.store.records import Room, RoomMember
 
 router = APIRouter(prefix="/api/rooms", tags=["room access"])
 RoomName = Annotated[str, Path(pattern=ROOM_PATTERN, description="Lowercase letters, digits and dashes.")]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from agent.transports.embedded import InvalidOffer, NameTaken, RoomFull
+from parley.signalling import InvalidOffer, NameTaken, RoomFull
 
 from ..auth.deps import AccountsDep, CurrentUser, RoomsRead
 from ..deps import JoinGrantDep, RoomName, RoomsDep, SettingsDep

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from ..auth.deps import AccountsDep, SessionsRead, SessionsWrite
 from ..schemas import ROOM_PATTERN
-from ..store.records import Participant, Segment, Session
+from parley.store.records import Participant, Segment, Session
 from ..transcript_export import MEDIA_TYPES, ExportFormat, export
 
 router = APIRouter(prefix="/api/sessions", tags=["sessions"])

@@ -17,7 +17,7 @@ from ..auth.deps import AccountsDep, SpeakersRead, SpeakersWrite
 from ..auth.errors import HeaderProblem
 from ..errors import APIProblem
 from ..schemas import DisplayName
-from ..store.records import Speaker
+from parley.store.records import Speaker
 
 router = APIRouter(prefix="/api/speakers", tags=["speakers"])
 MIN_VOICE_S = 5.0  # asked for ~10 s; shorter recordings make unreliable voiceprints

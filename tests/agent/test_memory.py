@@ -14,8 +14,8 @@ from agent.conversation.prompts import PromptLibrary, ReplyPrompt
 from agent.events import CaptionFinal, ParticipantInfo
 from agent.memory import RoomMemory, parse_facts, parse_title_summary
 from agent.segment_writer import SegmentWriter
-from api.store import SERVICE, Actor
-from api.store.sqlite import SqliteStore
+from parley.store import SERVICE, Actor
+from parley.store.sqlite import SqliteStore
 from bench.server import running_server
 from inference_server.catalog import ModelError
 from inference_server.client import InferenceClient

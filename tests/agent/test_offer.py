@@ -6,7 +6,8 @@ import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection
 from aiortc.mediastreams import AudioStreamTrack
 
-from agent.transports.offer import InvalidOffer, check_offer
+from agent.transports.offer import check_offer
+from parley.signalling import InvalidOffer
 
 
 async def make_offer(*, audio: str | None = "sendrecv", data_channel: bool = True) -> str:

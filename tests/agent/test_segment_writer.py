@@ -15,10 +15,10 @@ import pytest
 
 from agent.events import CaptionFinal, ParticipantInfo
 from agent.segment_writer import SegmentWriter, background_writes_done
-from api.store import SERVICE, Actor
-from api.store.postgres import PostgresStore
-from api.store.sqlite import SqliteStore
-from tests.api.store.conftest import drop_schema, fresh_schema
+from parley.store import SERVICE, Actor
+from parley.store.postgres import PostgresStore
+from parley.store.sqlite import SqliteStore
+from tests.parley.store.conftest import drop_schema, fresh_schema
 
 DATABASE_URL = os.environ.get("PARLEY_TEST_DATABASE_URL", "")
 ANN = ParticipantInfo(id="p-ann", name="Ann")

@@ -7,7 +7,7 @@ import pytest
 import uvicorn
 
 from agent.testing import FakeInferenceServer
-from api.app import create_app
+from parley.compose import create_embedded_app
 from parley.settings import Settings
 
 
@@ -33,7 +33,7 @@ class ParleyServers:
     async def __call__(self, **overrides) -> str:
         settings = Settings(data_dir=self.data_dir, webrtc_loopback_only=True, login_rate_limit_per_minute=1000,
                             **overrides)
-        server = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="warning", lifespan="on"))
+        server = uvicorn.Server(uvicorn.Config(create_embedded_app(settings), log_level="warning", lifespan="on"))
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
         task = asyncio.create_task(server.serve(sockets=[sock]))

@@ -18,7 +18,7 @@ import schemathesis
 import uvicorn
 from hypothesis import HealthCheck, given, settings
 
-from api.app import create_app
+from parley.compose import create_embedded_app
 from parley.settings import Settings
 from tests.api.word_embedder import WordEmbedder
 
@@ -30,7 +30,7 @@ def served(tmp_path_factory):
     config = Settings(data_dir=tmp_path_factory.mktemp("api"), inference_url="http://127.0.0.1:9",
                       admin_password=PASSWORD, rate_limit_per_minute=100_000, login_rate_limit_per_minute=100_000,
                       _env_file=None)
-    app = create_app(config)
+    app = create_embedded_app(config)
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))

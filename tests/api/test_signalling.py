@@ -6,7 +6,7 @@ import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection
 from fastapi.testclient import TestClient
 
-from api.app import create_app
+from parley.compose import create_embedded_app
 from parley.settings import IceServer, Settings
 
 ADMIN = {"email": "admin@parley.local", "password": "the test admin password"}
@@ -17,7 +17,7 @@ def http(tmp_path):
     settings = Settings(data_dir=tmp_path, inference_url="http://127.0.0.1:9", max_participants=4,
                         ice_servers=[IceServer(urls=["stun:stun.example.test:3478"])], assistant_name="Ava",
                         admin_password=ADMIN["password"], _env_file=None)
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_embedded_app(settings)) as client:
         yield client
 
 
@@ -57,7 +57,7 @@ def test_with_livekit_configured_the_page_is_told_to_use_it(tmp_path):
     settings = Settings(data_dir=tmp_path, inference_url="http://127.0.0.1:9", livekit_url="wss://lk.example.test",
                         livekit_api_key="key", livekit_api_secret="secret-" * 6,
                         admin_password=ADMIN["password"], _env_file=None)
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_embedded_app(settings)) as client:
         headers = signed_in(client)
         assert client.get("/api/config", headers=headers).json()["transport"] == "livekit"
         client.post("/api/rooms", headers=headers, json={"name": "team"})
@@ -145,10 +145,10 @@ async def test_an_offer_without_a_data_channel_is_refused_and_leaves_no_room_beh
     await pc.setLocalDescription(await pc.createOffer())
     settings = Settings(data_dir=tmp_path, inference_url="http://127.0.0.1:9", admin_password=ADMIN["password"],
                         _env_file=None)
-    with TestClient(create_app(settings)) as http:
+    with TestClient(create_embedded_app(settings)) as http:
         token = join_token(http, signed_in(http))
         response = http.post("/api/rooms/team/join", json={"token": token, "sdp": pc.localDescription.sdp})
         assert response.status_code == 400
         assert "no data channel" in error(response)
-        assert http.app.state.parley.rooms.room("team") is None
+        assert http.app.state.parley.rooms.server.room("team") is None
     await pc.close()

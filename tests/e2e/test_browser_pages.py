@@ -20,9 +20,9 @@ import httpx
 import pytest
 import uvicorn
 
-from api.app import create_app
-from api.store import SERVICE, Actor
-from api.store.records import NewMemory, NewSegment
+from parley.compose import create_embedded_app
+from parley.store import SERVICE, Actor
+from parley.store.records import NewMemory, NewSegment
 from parley.settings import Settings
 from tests.api.word_embedder import WordEmbedder
 from tests.e2e.browser_room import CHROMIUM, FLAGS
@@ -63,7 +63,7 @@ async def seed(app) -> None:
 async def parley_url(tmp_path):
     settings = Settings(data_dir=tmp_path, inference_url="http://127.0.0.1:9", admin_password=PASSWORD,
                         _env_file=None)
-    app = create_app(settings)
+    app = create_embedded_app(settings)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))

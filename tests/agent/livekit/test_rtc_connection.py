@@ -15,7 +15,7 @@ from livekit.agents.ipc.mock_room import create_mock_room
 from livekit.agents.testing import fake_job_context
 
 from agent.livekit.worker import build_server, run_room
-from api.store import SERVICE, Actor, create_store
+from parley.store import SERVICE, Actor, create_store
 from agent.transports.livekit_connection import (Disconnected, Joined, Left, RtcRoomConnection, TrackEnded,
                                                  TrackStarted)
 from bench.audio import PIPER_JOE, pcm16_array, render_turn

@@ -6,8 +6,8 @@ import json
 import uuid
 from datetime import UTC, datetime
 
-from api.store import SERVICE
-from api.store.records import NewSegment
+from parley.store import SERVICE
+from parley.store.records import NewSegment
 
 from .conftest import error
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from api.store import SERVICE
+from parley.store import SERVICE
 
 from .conftest import error, speech_wav
 

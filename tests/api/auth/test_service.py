@@ -12,7 +12,7 @@ from pydantic import SecretStr
 
 from api.auth.api_keys import ALL_SCOPES, new_api_key
 from api.auth.service import AuthFailed, AuthService
-from api.store.sqlite import SqliteStore
+from parley.store.sqlite import SqliteStore
 from parley.settings import Settings
 
 SUPABASE_SECRET = "super-secret-jwt-token-with-at-least-32-characters-long"

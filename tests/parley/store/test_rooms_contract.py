@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from api.store import SERVICE, Conflict, Forbidden, NotFound
+from parley.store import SERVICE, Conflict, Forbidden, NotFound
 
 from .conftest import new_user, room_name
 

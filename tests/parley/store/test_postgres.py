@@ -8,9 +8,9 @@ import socket
 import psycopg
 import pytest
 
-from api.store import SERVICE, StoreUnavailable
-from api.store.postgres import MIGRATIONS_DIR, PostgresStore
-from api.store.records import NewMemory
+from parley.store import SERVICE, StoreUnavailable
+from parley.store.postgres import MIGRATIONS_DIR, PostgresStore
+from parley.store.records import NewMemory
 
 from .conftest import drop_schema, fresh_schema, new_user, session_with_transcript
 

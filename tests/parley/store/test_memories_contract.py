@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from api.store import SERVICE, Forbidden, NotFound
-from api.store.records import NewMemory
+from parley.store import SERVICE, Forbidden, NotFound
+from parley.store.records import NewMemory
 
 from .conftest import new_user, session_with_transcript
 

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from api.store import Conflict, NotFound
-from api.store.base import Actor
+from parley.store import Conflict, NotFound
+from parley.store.base import Actor
 
 from .conftest import new_user
 

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from api.store import SERVICE, Forbidden, NotFound
-from api.store.records import NewSegment
+from parley.store import SERVICE, Forbidden, NotFound
+from parley.store.records import NewSegment
 
 from .conftest import new_user, room_name, session_with_transcript
 

@@ -16,9 +16,9 @@ import uuid
 import psycopg
 import pytest
 
-from api.store import SERVICE, Store
-from api.store.postgres import PostgresStore
-from api.store.records import NewSegment
+from parley.store import SERVICE, Store
+from parley.store.postgres import PostgresStore
+from parley.store.records import NewSegment
 
 from .conftest import drop_schema, fresh_schema, new_user, room_name
 

@@ -10,9 +10,9 @@ import uuid
 import psycopg
 import pytest
 
-from api.store import SERVICE, Actor, Store
-from api.store.postgres import PostgresStore
-from api.store.sqlite import SqliteStore
+from parley.store import SERVICE, Actor, Store
+from parley.store.postgres import PostgresStore
+from parley.store.sqlite import SqliteStore
 
 DATABASE_URL = os.environ.get("PARLEY_TEST_DATABASE_URL", "")
 
@@ -105,7 +105,7 @@ async def session_with_transcript(store: Store, owner: Actor, texts=("hello ther
     room = await store.create_room(owner, room_name(), "A room")
     session = await store.start_session(SERVICE, room.name)
     participant = await store.add_participant(SERVICE, session.id, "ann-1", "Ann", owner.user_id)
-    from api.store.records import NewSegment
+    from parley.store.records import NewSegment
 
     segments = await store.append_segments(SERVICE, session.id, [
         NewSegment(participant_id=participant.id, speaker="Ann", start=i * 2.0, end=i * 2.0 + 1.5, text=text,

@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from api.store.errors import StoreUnavailable
-from api.store.sqlite import SqliteStore
+from parley.store.errors import StoreUnavailable
+from parley.store.sqlite import SqliteStore
 
 
 async def test_closing_waits_for_the_transaction_in_flight_then_refuses_clearly(tmp_path):
