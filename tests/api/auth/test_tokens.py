@@ -31,20 +31,24 @@ def test_an_access_token_names_its_user():
     assert 890 <= expires.timestamp() - time.time() <= 900
 
 
-@pytest.mark.parametrize("token, reason", [
-    (tokens(access=-60).issue_access("u")[0], "has expired"),
-    (LocalTokens(b"x" * 40, access_ttl_s=900, join_ttl_s=300).issue_access("u")[0], "signature is invalid"),
-    (tokens().issue_join("team", "u", "Ann")[0], "wrong audience"),
-    (jwt.encode({"sub": "u", "aud": "parley-api", "iss": "parley"}, SECRET, algorithm="HS256"), "lacks the 'exp'"),
-    (jwt.encode({"sub": "u", "aud": "parley-api", "iss": "elsewhere", "exp": time.time() + 3600}, SECRET,
-                algorithm="HS256"), "issued by someone else"),
-    (jwt.encode({"sub": "u", "aud": "parley-api", "iss": "parley", "exp": time.time() + 3600}, None, algorithm="none"),
-     "algorithm that is not accepted"),
-    ("garbage", "malformed"),
-    ("a.b.c", "malformed"),
-    ("", "malformed"),
+# Tokens are made when the test runs, not at collection: a suite that runs for minutes would
+# otherwise hand in a join token that has since expired.
+@pytest.mark.parametrize("make_token, reason", [
+    (lambda: tokens(access=-60).issue_access("u")[0], "has expired"),
+    (lambda: LocalTokens(b"x" * 40, access_ttl_s=900, join_ttl_s=300).issue_access("u")[0], "signature is invalid"),
+    (lambda: tokens().issue_join("team", "u", "Ann")[0], "wrong audience"),
+    (lambda: jwt.encode({"sub": "u", "aud": "parley-api", "iss": "parley"}, SECRET, algorithm="HS256"),
+     "lacks the 'exp'"),
+    (lambda: jwt.encode({"sub": "u", "aud": "parley-api", "iss": "elsewhere", "exp": time.time() + 3600}, SECRET,
+                        algorithm="HS256"), "issued by someone else"),
+    (lambda: jwt.encode({"sub": "u", "aud": "parley-api", "iss": "parley", "exp": time.time() + 3600}, None,
+                        algorithm="none"), "algorithm that is not accepted"),
+    (lambda: "garbage", "malformed"),
+    (lambda: "a.b.c", "malformed"),
+    (lambda: "", "malformed"),
 ])
-def test_a_bad_access_token_is_refused_with_a_reason(token, reason):
+def test_a_bad_access_token_is_refused_with_a_reason(make_token, reason):
+    token = make_token()
     with pytest.raises(TokenError, match=reason) as refused:
         tokens().verify_access(token)
     assert not token or token not in str(refused.value)
