@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from parley.store import SERVICE, NotFound
 from parley.store.records import NewSegment
 
+from .background import BackgroundWork
 from .events import CaptionFinal, ParticipantInfo
 from .ports import TranscriptSink
 
@@ -26,22 +27,6 @@ log = logging.getLogger(__name__)
 RETRY_DELAYS_S = (0.2, 0.5, 1.0, 2.0, 5.0)
 MAX_BATCH = 100
 SessionEnded = Callable[[str], Awaitable[None]]
-
-# Writers whose room closed while the store was down keep retrying here, referenced, until done.
-_unfinished: set[asyncio.Task] = set()
-
-
-async def background_writes_done(timeout_s: float) -> bool:
-    """Wait for this event loop's leftover writes and after-session work (a title, memories).
-
-    A LiveKit job ends its loop and closes its store when the room ends; without this wait that
-    work would be dropped mid-way. Returns False if some was still running at the timeout."""
-    loop = asyncio.get_running_loop()
-    mine = [task for task in _unfinished.copy() if task.get_loop() is loop]  # other jobs' threads add to it
-    if not mine:
-        return True
-    _, pending = await asyncio.wait(mine, timeout=timeout_s)
-    return not pending
 
 
 @dataclass(frozen=True)
@@ -56,8 +41,9 @@ class _End:
 
 class SegmentWriter:
     def __init__(self, store: TranscriptSink, room: str, *, on_ended: SessionEnded | None = None,
-                 retry_delays_s: tuple[float, ...] = RETRY_DELAYS_S) -> None:
+                 background: BackgroundWork | None = None, retry_delays_s: tuple[float, ...] = RETRY_DELAYS_S) -> None:
         self.store, self.room = store, room
+        self.background = background or BackgroundWork()  # where writes and after-session work go on
         self.session_id: str | None = None
         self._on_ended = on_ended
         self._delays = retry_delays_s
@@ -88,8 +74,7 @@ class SegmentWriter:
         except TimeoutError:
             log.warning("room %s: the store is unreachable; %d transcript writes wait for it",
                         self.room, len(self._pending))
-            _unfinished.add(self._task)
-            self._task.add_done_callback(_unfinished.discard)
+            self.background.keep(self._task)
 
     @property
     def pending(self) -> int:
@@ -166,9 +151,8 @@ class SegmentWriter:
         await self.store.end_session(SERVICE, self.session_id)
         self._pending.clear()
         if self._on_ended is not None:  # e.g. memories and a title: slow LLM work, not the room's to wait for
-            task = asyncio.create_task(self._after_session(self.session_id), name=f"after-session-{self.room}")
-            _unfinished.add(task)
-            task.add_done_callback(_unfinished.discard)
+            self.background.keep(asyncio.create_task(self._after_session(self.session_id),
+                                                     name=f"after-session-{self.room}"))
 
     async def _after_session(self, session_id: str) -> None:
         try:

@@ -3,12 +3,10 @@ imports both `api` and `agent` (with the CLI and the LiveKit worker's entry)."""
 
 from __future__ import annotations
 
-import logging
-
 from fastapi import FastAPI
 
-from agent.kept_room import kept_room_agent
-from agent.segment_writer import background_writes_done
+from agent.background import BackgroundWork
+from agent.room_session import room_sessions
 from agent.transports.embedded import EmbeddedRoomServer
 from api.app import RoomHostFactory, create_app
 from inference_server.client import InferenceClient
@@ -18,16 +16,14 @@ from .room_schemas import ParticipantInfo
 from .settings import Settings, get_settings
 from .signalling import Joined
 
-log = logging.getLogger(__name__)
-
-
 class KeptEmbeddedRooms:
     """Embedded rooms whose transcripts and memories are kept; closing waits (bounded) for the
     last sessions' after-session work (titles, summaries, memories) before the store closes."""
 
     def __init__(self, settings: Settings, store: Store, client: InferenceClient) -> None:
         self._settings = settings
-        self.server = EmbeddedRoomServer(settings, kept_room_agent(settings, store, client))
+        self.background = BackgroundWork()
+        self.server = EmbeddedRoomServer(settings, room_sessions(settings, store, client, self.background))
 
     def participants(self, room: str) -> list[ParticipantInfo]:
         return self.server.participants(room)
@@ -37,9 +33,7 @@ class KeptEmbeddedRooms:
 
     async def aclose(self) -> None:
         await self.server.aclose()  # ends each room's session: its title and memories start
-        if not await background_writes_done(self._settings.after_session_timeout_s):
-            log.warning("after-session work unfinished after %.0f s at shutdown; dropped",
-                        self._settings.after_session_timeout_s)
+        await self.background.drain(self._settings.after_session_timeout_s)
 
 
 def embedded_rooms(settings: Settings) -> RoomHostFactory:

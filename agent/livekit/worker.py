@@ -12,25 +12,20 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import Protocol
 
 from livekit.agents import AgentServer, AutoSubscribe, JobContext, JobExecutorType
 
 from parley.settings import Settings
-
 from parley.store import create_store
 
+from ..background import BackgroundWork
 from ..inference_pool import InferencePool
-from ..kept_room import kept_room_agent
-from ..segment_writer import background_writes_done
+from ..room_session import room_sessions
+from ..transports.base import RoomAgentHandle
 from ..transports.livekit import LiveKitRoom
 from ..transports.livekit_connection import RtcRoomConnection
 
 log = logging.getLogger(__name__)
-
-
-class RoomAgentHandle(Protocol):
-    async def aclose(self) -> None: ...
 
 
 AgentFactory = Callable[[LiveKitRoom, InferencePool], RoomAgentHandle]
@@ -39,18 +34,18 @@ AgentFactory = Callable[[LiveKitRoom, InferencePool], RoomAgentHandle]
 async def run_room(ctx: JobContext, settings: Settings, agent_factory: AgentFactory | None = None) -> None:
     """One room, from dispatch until the agent is disconnected.
 
-    By default the agent is the embedded transport's (kept_room_agent): transcripts go to the
-    store (PARLEY_DATABASE_URL), memories are recalled and extracted. The store is opened per
-    job: each job thread has its own event loop, and connections belong to one loop.
+    By default the agent is a RoomSession, as in embedded rooms: transcripts go to the store
+    (PARLEY_DATABASE_URL), memories are recalled and extracted. The store and the background
+    work are per job: each job thread has its own event loop, and connections belong to one loop.
     """
     await ctx.connect(auto_subscribe=AutoSubscribe.AUDIO_ONLY)
     transport = LiveKitRoom(ctx.room.name, RtcRoomConnection(ctx.room), assistant_name=settings.assistant_name)
     inference = InferencePool.from_settings(settings)
-    store = None
+    store, background = None, BackgroundWork()
     if agent_factory is None:
         store = create_store(settings)
         await store.open()
-        build = kept_room_agent(settings, store, inference)
+        build = room_sessions(settings, store, inference, background)
         agent_factory = lambda room, _: build(room)  # noqa: E731
     agent = agent_factory(transport, inference)
     log.info("room %s: agent joined as %s", ctx.room.name, transport.assistant.id)
@@ -60,9 +55,7 @@ async def run_room(ctx: JobContext, settings: Settings, agent_factory: AgentFact
         await agent.aclose()  # flushes the transcript before the store closes
         await transport.aclose()
         if store is not None:
-            if not await background_writes_done(settings.after_session_timeout_s):
-                log.warning("room %s: after-session work unfinished after %.0f s; dropped",
-                            ctx.room.name, settings.after_session_timeout_s)
+            await background.drain(settings.after_session_timeout_s)  # the title and memories, then
             await store.close()
         await inference.aclose()
 

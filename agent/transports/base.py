@@ -74,6 +74,12 @@ class AudioStream:
         return chunk
 
 
+class RoomAgentHandle(Protocol):
+    """What a host keeps of the agent it built for a room: something to close with it."""
+
+    async def aclose(self) -> None: ...
+
+
 class RoomListener(Protocol):
     """What the agent implements; a transport calls it from its own tasks."""
 

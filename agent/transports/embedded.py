@@ -16,7 +16,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal
 
 import numpy as np
 from aiortc import RTCConfiguration, RTCIceServer
@@ -34,7 +34,7 @@ from ..events import (
     SetMuted,
     Welcome,
 )
-from .base import RoomTransport
+from .base import RoomAgentHandle, RoomTransport
 from .embedded_peer import PeerSession
 from .embedded_voice import EmbeddedVoiceOutput
 from .loopback_ice import use_loopback_candidates_only
@@ -44,10 +44,6 @@ log = logging.getLogger(__name__)
 
 ASSISTANT_ID = "assistant"
 WATCHDOG_INTERVAL_S = 1.0
-
-
-class RoomAgentHandle(Protocol):
-    async def aclose(self) -> None: ...
 
 
 AgentFactory = Callable[["EmbeddedRoom"], RoomAgentHandle]

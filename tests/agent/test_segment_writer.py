@@ -14,7 +14,8 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 from agent.events import CaptionFinal, ParticipantInfo
-from agent.segment_writer import SegmentWriter, background_writes_done
+from agent.background import BackgroundWork
+from agent.segment_writer import SegmentWriter
 from parley.store import SERVICE, Actor
 from parley.store.postgres import PostgresStore
 from parley.store.sqlite import SqliteStore
@@ -57,10 +58,12 @@ async def test_after_session_work_can_be_awaited_before_the_store_closes(tmp_pat
         await asyncio.sleep(0.3)  # the LLM writing a title
         await store.describe_session(SERVICE, session_id, "Stand-up", "Short.")
 
-    writer = SegmentWriter(store, await room_for(store), on_ended=describe)
+    background = BackgroundWork()
+    writer = SegmentWriter(store, await room_for(store), on_ended=describe, background=background)
     writer.final(final(1))
     await writer.aclose()  # returns at once: the title is background work
-    assert await background_writes_done(5.0)
+    assert background.pending == 1
+    assert await background.drain(5.0)
     await store.close()
 
     store = SqliteStore(tmp_path / "parley.db")
@@ -208,3 +211,20 @@ async def test_postgres_stopped_mid_session_loses_nothing_and_keeps_order(proxie
     assert [r[0] for r in rows] == list(range(1, 21))
     assert [r[1] for r in rows][5] == "Bob" and [r[2] for r in rows][-1] == "sentence 20"
     assert (await store.get_session(SERVICE, writer.session_id)).ended_at is not None
+
+
+async def test_background_work_left_at_the_timeout_is_cancelled_not_left_running():
+    background, started, cancelled = BackgroundWork(), asyncio.Event(), asyncio.Event()
+
+    async def endless_llm() -> None:
+        started.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    background.keep(asyncio.create_task(endless_llm()))
+    await started.wait()
+    assert await background.drain(0.01) is False
+    assert cancelled.is_set() and background.pending == 0
