@@ -17,6 +17,7 @@ from agent.kept_room import kept_room_agent
 from agent.transports.embedded import EmbeddedRoomServer
 from inference_server.client import InferenceClient
 from parley import __version__
+from parley.body_limit import BodyLimit, limits_by_content_type
 from parley.settings import Settings, get_settings
 
 from .accounts import account_services, include_account_routes
@@ -51,6 +52,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="Parley", version=__version__, lifespan=lifespan,
                   description="Voice rooms with live captions: join over WebRTC, captions on the data channel.")
+    # Outermost: a body over the limit is refused while it is read, before auth or parsing.
+    app.add_middleware(BodyLimit, limit_for=limits_by_content_type(
+        settings.max_enrollment_mb, "PARLEY_MAX_ENROLLMENT_MB", settings.max_json_mb))
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(metrics.router, dependencies=[Depends(current_principal)])

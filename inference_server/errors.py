@@ -32,12 +32,13 @@ def install_error_handlers(app) -> None:
     async def _problem(_: Request, exc: APIProblem) -> JSONResponse:
         return error_response(exc.status, exc.message, exc.type, exc.code, exc.headers)
 
+    # OpenAI answers 400 to a body that does not validate (FastAPI's default is 422).
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc'] if p != 'body') or 'body'}: {err['msg']}"
             for err in exc.errors()[:5])
-        return error_response(422, f"invalid request: {problems}", "invalid_request_error", "invalid_body")
+        return error_response(400, f"invalid request: {problems}", "invalid_request_error", "invalid_body")
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
