@@ -31,8 +31,8 @@ class _TooLarge(Exception):
 def limits_by_content_type(upload_mb: float, upload_setting: str, json_mb: float,
                            json_setting: str = "PARLEY_MAX_JSON_MB") -> LimitFor:
     """Multipart uploads may be up to `upload_mb`; every other body (JSON) up to `json_mb`."""
-    upload = (int(upload_mb * 2**20) + MULTIPART_OVERHEAD, f"{upload_mb:g} MB limit ({upload_setting})")
-    other = (int(json_mb * 2**20), f"{json_mb:g} MB limit ({json_setting})")
+    upload = (int(upload_mb * 2**20) + MULTIPART_OVERHEAD, f"{upload_mb:g} MB ({upload_setting})")
+    other = (int(json_mb * 2**20), f"{json_mb:g} MB ({json_setting})")
 
     def limit_for(content_type: str) -> tuple[int, str]:
         return upload if content_type.startswith("multipart/form-data") else other
@@ -41,7 +41,7 @@ def limits_by_content_type(upload_mb: float, upload_setting: str, json_mb: float
 
 
 def too_large_body(described_limit: str) -> bytes:
-    message = f"request body larger than the {described_limit}"
+    message = f"request body larger than {described_limit}"
     return json.dumps({"error": {"message": message, "type": "invalid_request_error",
                                  "code": "request_too_large"}}).encode()
 
