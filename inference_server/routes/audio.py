@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 from typing import Literal
 
 import numpy as np
@@ -32,7 +34,8 @@ _TRANSCRIPT_TYPES = {"text/plain": {"schema": {"type": "string"}},
                      "application/x-subrip": {"schema": {"type": "string"}},
                      "text/vtt": {"schema": {"type": "string"}}}
 _AUDIO = {"description": "The speech, in the requested format",
-          "content": {media: {"schema": {"type": "string", "format": "binary"}} for media in MEDIA_TYPES}}
+          "content": {media: {"schema": {"type": "string", "format": "binary"}} for media in MEDIA_TYPES}
+          | {"text/event-stream": {"schema": {"type": "string"}}}}
 
 
 async def read_upload(file: UploadFile, settings: Settings) -> np.ndarray:
@@ -99,9 +102,9 @@ async def speech(body: SpeechRequest, engine: EngineDep) -> Response:
     if body.instructions:
         raise APIProblem(400, "instructions: steering the voice is not supported by this server's TTS",
                          code="unsupported_parameter")
-    if body.stream_format == "sse":
-        raise APIProblem(400, "stream_format: 'sse' is not supported; audio is streamed as raw bytes",
-                         code="unsupported_parameter")
+    if body.stream_format == "sse" and body.response_format == "wav":
+        raise APIProblem(400, "stream_format: 'sse' needs a streamed response_format (mp3, opus, flac, pcm), "
+                              "not wav", code="unsupported_parameter")
     fmt, rate = FORMATS[body.response_format], tts.sample_rate
     out_rate = fmt.rate or rate
     chunks = engine.synthesize(body.input, speed=body.speed)
@@ -123,7 +126,19 @@ async def speech(body: SpeechRequest, engine: EngineDep) -> Response:
         if encoder:
             yield encoder.finish()
 
+    if body.stream_format == "sse":  # what gpt-4o-mini-tts clients (livekit's openai.TTS) ask for
+        return StreamingResponse(_sse(body_bytes(), len(body.input)), media_type="text/event-stream",
+                                 headers={**headers, "Cache-Control": "no-cache"})
     return StreamingResponse(body_bytes(), media_type=fmt.media_type, headers=headers)
+
+
+async def _sse(audio, input_chars: int):
+    """OpenAI's speech events: base64 audio deltas, then `speech.audio.done` with usage."""
+    async for data in audio:
+        if data:
+            yield f"data: {json.dumps({'type': 'speech.audio.delta', 'audio': base64.b64encode(data).decode()})}\n\n"
+    usage = {"input_tokens": input_chars, "output_tokens": 0, "total_tokens": input_chars}  # characters: TTS has no tokens
+    yield f"data: {json.dumps({'type': 'speech.audio.done', 'usage': usage})}\n\n"
 
 
 async def _prepend(first, rest):

@@ -109,9 +109,19 @@ def test_transcription_options_it_cannot_honour_are_refused(http, data, param):
 
 @pytest.mark.parametrize("change,param", [({"voice": "robot-9000"}, "voice"),
                                           ({"instructions": "whisper"}, "instructions"),
-                                          ({"stream_format": "sse"}, "stream_format")])
+                                          ({"stream_format": "sse", "response_format": "wav"}, "stream_format")])
 def test_speech_options_it_cannot_honour_are_refused(http, change, param):
     error = _error(http.post("/v1/audio/speech", json={"input": "Hi."} | change))
     assert error["message"].startswith(param)
     assert http.post("/v1/audio/speech", json={"input": "Hi.", "voice": "alloy", "response_format": "pcm"}
                      ).status_code == 200
+
+
+def test_speech_as_server_sent_events(http):
+    body = {"input": "Hello there.", "response_format": "pcm", "stream_format": "sse"}
+    with http.stream("POST", "/v1/audio/speech", json=body) as r:
+        assert r.headers["content-type"].startswith("text/event-stream")
+        events = [json.loads(line[6:]) for line in r.iter_lines() if line.startswith("data: ")]
+    assert events[-1]["type"] == "speech.audio.done" and events[-1]["usage"]["input_tokens"] > 0
+    pcm = b"".join(base64.b64decode(e["audio"]) for e in events[:-1])
+    assert all(e["type"] == "speech.audio.delta" for e in events[:-1]) and len(pcm) / 2 / 24000 > 0.4
