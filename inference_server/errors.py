@@ -27,7 +27,26 @@ def error_response(status: int, message: str, type: str, code: str | None = None
     return JSONResponse(body.model_dump(), status_code=status, headers=headers)
 
 
+def _document_400_not_422(app) -> None:
+    """FastAPI documents a 422 for every body; this server answers those with a 400 instead."""
+    generate = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schema = generate()
+            for path in schema["paths"].values():
+                for operation in path.values():
+                    operation.get("responses", {}).pop("422", None)
+            for name in ("HTTPValidationError", "ValidationError"):
+                schema.get("components", {}).get("schemas", {}).pop(name, None)
+        return app.openapi_schema
+
+    app.openapi = openapi
+
+
 def install_error_handlers(app) -> None:
+    _document_400_not_422(app)
+
     @app.exception_handler(APIProblem)
     async def _problem(_: Request, exc: APIProblem) -> JSONResponse:
         return error_response(exc.status, exc.message, exc.type, exc.code, exc.headers)

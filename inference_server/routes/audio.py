@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import re
 from typing import Literal
 
 import numpy as np
@@ -22,7 +23,7 @@ from ..protocol import SAMPLE_RATE, SpeakerEmbedding, SpeechRequest, Transcripti
 from ..scheduler import Priority
 from ..speech_formats import FORMATS, MEDIA_TYPES, Encoder, resample
 from ..transcribe import transcribe_audio
-from .responses import ERRORS
+from .responses import ERRORS, SSE_EVENT
 
 router = APIRouter(prefix="/v1", dependencies=[Depends(require_token), Depends(identify_client)],
                    responses=ERRORS)
@@ -30,12 +31,13 @@ router = APIRouter(prefix="/v1", dependencies=[Depends(require_token), Depends(i
 # The voice names OpenAI clients send; this server has one voice per model and speaks with it.
 OPENAI_VOICES = {"alloy", "ash", "ballad", "coral", "echo", "fable", "nova", "onyx", "sage", "shimmer",
                  "verse", "marin", "cedar"}
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _TRANSCRIPT_TYPES = {"text/plain": {"schema": {"type": "string"}},
                      "application/x-subrip": {"schema": {"type": "string"}},
                      "text/vtt": {"schema": {"type": "string"}}}
 _AUDIO = {"description": "The speech, in the requested format",
           "content": {media: {"schema": {"type": "string", "format": "binary"}} for media in MEDIA_TYPES}
-          | {"text/event-stream": {"schema": {"type": "string"}}}}
+          | {"text/event-stream": SSE_EVENT}}
 
 
 async def read_upload(file: UploadFile, settings: Settings) -> np.ndarray:
@@ -96,7 +98,7 @@ async def transcriptions(
 async def speech(body: SpeechRequest, engine: EngineDep) -> Response:
     check_model(engine, "tts", body.model)
     tts = engine.models.tts
-    if body.voice is not None and body.voice not in OPENAI_VOICES | {tts.name}:
+    if body.voice is not None and (not isinstance(body.voice, str) or body.voice not in OPENAI_VOICES | {tts.name}):
         raise APIProblem(400, f"voice: unknown voice {body.voice!r}; this server speaks with {tts.name} "
                               "(OpenAI's voice names are accepted for it)", code="unsupported_parameter")
     if body.instructions:
@@ -107,7 +109,8 @@ async def speech(body: SpeechRequest, engine: EngineDep) -> Response:
                               "not wav", code="unsupported_parameter")
     fmt, rate = FORMATS[body.response_format], tts.sample_rate
     out_rate = fmt.rate or rate
-    chunks = engine.synthesize(body.input, speed=body.speed)
+    text = _CONTROL.sub(" ", body.input)  # espeak refuses NUL and friends
+    chunks = engine.synthesize(text, speed=body.speed)
     try:
         first = await anext(chunks)  # fail before the 200 is sent if synthesis cannot start
     except StopAsyncIteration:

@@ -15,14 +15,14 @@ from ..errors import APIProblem
 from ..protocol import (ChatChoice, ChatChunkChoice, ChatCompletion, ChatCompletionChunk,
                         ChatCompletionRequest, ChatDelta, ChatMessage, ChatPrefillRequest,
                         ChatPrefillResponse, RequestMessage, Usage)
-from .responses import ERRORS
+from .responses import ERRORS, SSE_EVENT
 
 router = APIRouter(prefix="/v1", dependencies=[Depends(require_token), Depends(identify_client)],
                    responses=ERRORS)
 
 DEFAULT_MAX_TOKENS = 512
 _SSE = {"description": "With `stream: true`: server-sent events, one `chat.completion.chunk` per `data:` line, "
-                       "then `data: [DONE]`", "content": {"text/event-stream": {"schema": {"type": "string"}}}}
+                       "then `data: [DONE]`", "content": {"text/event-stream": SSE_EVENT}}
 
 
 def _unsupported(param: str, what: str) -> APIProblem:

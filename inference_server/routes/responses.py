@@ -19,3 +19,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     503: _error("Models still loading"),
 }
 AUTH_ONLY: dict[int | str, dict[str, Any]] = {401: ERRORS[401]}
+
+# One server-sent event (as OpenAPI 3.2 describes event streams): its `data` line carries JSON.
+SSE_EVENT = {"schema": {"type": "object", "properties": {"data": {"type": "string"}, "event": {"type": "string"}},
+                        "required": ["data"]}}
