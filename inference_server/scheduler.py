@@ -32,6 +32,8 @@ from .metrics import Metrics
 T = TypeVar("T")
 _DONE = object()
 
+BACKGROUND_BATCH = 2  # most items in one model call of ANALYSIS or BATCH work
+
 # Who the work is for: a client address, a stream. Jobs submitted in this context carry it.
 current_client: ContextVar[str] = ContextVar("parley_client", default="")
 
@@ -191,9 +193,12 @@ class Scheduler:
         best = min(self._queue, key=rank)
         jobs = [best]
         if best.batch_key is not None:
-            riders = sorted((j for j in self._queue if j is not best and j.batch_key == best.batch_key),
-                            key=lambda j: (place[id(j)], j.seq))
-            jobs += riders[:best.max_batch - 1]
+            # Only work as urgent rides along (live captions never pay for background texts), and
+            # background batches stay small: a live job waits for at most one short call.
+            riders = sorted((j for j in self._queue if j is not best and j.batch_key == best.batch_key
+                             and j.priority == best.priority), key=lambda j: (place[id(j)], j.seq))
+            size = best.max_batch if best.priority <= Priority.INTERIM else min(best.max_batch, BACKGROUND_BATCH)
+            jobs += riders[:size - 1]
         taken = {id(job) for job in jobs}
         self._queue = [job for job in self._queue if id(job) not in taken]
         for job in jobs:

@@ -14,6 +14,7 @@ from ..disconnects import unless_disconnected
 from ..errors import APIProblem
 from ..protocol import (EmbeddingData, EmbeddingRequest, EmbeddingResponse, EmotionRequest,
                         EmotionResponse, EmotionResult)
+from ..scheduler import BACKGROUND_BATCH
 from .responses import ERRORS
 
 router = APIRouter(prefix="/v1", dependencies=[Depends(require_token), Depends(identify_client)],
@@ -43,11 +44,17 @@ async def embeddings(body: EmbeddingRequest, engine: EngineDep, settings: Settin
     if body.dimensions is not None and body.dimensions != native:
         raise APIProblem(400, f"dimensions: this model's embeddings have {native} dimensions and cannot be "
                               "shortened", code="unsupported_dimensions")
-    vectors = await unless_disconnected(request, engine.embed_texts(texts))
+    vectors = await unless_disconnected(request, _embed_in_small_jobs(engine, texts))
     tokens = sum(len(t.split()) for t in texts)
     return EmbeddingResponse(
         data=[EmbeddingData(index=i, embedding=_encode(v, body.encoding_format)) for i, v in enumerate(vectors)],
         model=name, usage={"prompt_tokens": tokens, "total_tokens": tokens})
+
+
+async def _embed_in_small_jobs(engine, texts: list[str]) -> np.ndarray:
+    """A few texts per device job, so live captions slip in between a long request's jobs."""
+    parts = [await engine.embed_texts(texts[i:i + BACKGROUND_BATCH]) for i in range(0, len(texts), BACKGROUND_BATCH)]
+    return np.concatenate(parts)
 
 
 def _encode(vector: np.ndarray, encoding_format: str) -> list[float] | str:

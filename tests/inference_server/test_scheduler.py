@@ -213,3 +213,24 @@ async def test_a_cancelled_waiter_takes_its_job_out_of_the_queue(clocked):
     await asyncio.gather(busy, *kept)
     await _until(lambda: not scheduler.busy())
     assert order == ["Y"]
+
+
+async def test_live_work_never_batches_with_background_work(clocked):
+    scheduler, clock = clocked
+    calls: list[list[str]] = []
+
+    def classify(items: list[str]) -> list[str]:
+        calls.append(list(items))
+        return items
+
+    async def submit(client: str, item: str, priority: Priority) -> str:
+        current_client.set(client)
+        return await scheduler.run_batched(item, classify, priority=priority, model="emotion")
+
+    gate, busy = await _occupy(scheduler)
+    flood = [asyncio.create_task(submit("http:flooder", f"A{i}", Priority.ANALYSIS)) for i in range(6)]
+    live = [asyncio.create_task(submit("stream:1", "L0", Priority.LIVE))]
+    await _until(lambda: sum(scheduler.queue_depth().values()) == 7)
+    gate.set()
+    await asyncio.gather(busy, *flood, *live)
+    assert calls == [["L0"], ["A0", "A1"], ["A2", "A3"], ["A4", "A5"]]
