@@ -40,7 +40,7 @@ def limits_by_content_type(upload_mb: float, upload_setting: str, json_mb: float
     return limit_for
 
 
-def too_large_body(described_limit: str) -> bytes:
+def _too_large_body(described_limit: str) -> bytes:
     message = f"request body larger than {described_limit}"
     return json.dumps({"error": {"message": message, "type": "invalid_request_error",
                                  "code": "request_too_large"}}).encode()
@@ -97,7 +97,7 @@ class BodyLimit:
 
 
 async def _send_413(send: Send, described_limit: str) -> None:
-    body = too_large_body(described_limit)
+    body = _too_large_body(described_limit)
     # The unread rest of the body is never read: the connection is closed after the answer.
     await send({"type": "http.response.start", "status": 413,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
