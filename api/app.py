@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 
 from inference_server.client import InferenceClient
 from parley import __version__
+from parley.body_limit import BodyLimit, limits_by_content_type
 from parley.settings import Settings, get_settings
 from parley.signalling import RoomHost
 from parley.store import Store
@@ -52,6 +53,9 @@ def create_app(settings: Settings | None = None, *, room_host: RoomHostFactory) 
             await client.aclose()
     app = FastAPI(title="Parley", version=__version__, lifespan=lifespan,
                   description="Voice rooms with live captions: join over WebRTC, captions on the data channel.")
+    # Outermost: a body over the limit is refused while it is read, before auth or parsing.
+    app.add_middleware(BodyLimit, limit_for=limits_by_content_type(
+        settings.max_enrollment_mb, "PARLEY_MAX_ENROLLMENT_MB", settings.max_json_mb))
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(metrics.router, dependencies=[Depends(current_principal)])

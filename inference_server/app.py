@@ -6,33 +6,21 @@ import asyncio
 import logging
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
-from starlette.middleware.base import BaseHTTPMiddleware
+from fastapi import FastAPI
 
 from parley import __version__
+from parley.body_limit import BodyLimit, limits_by_content_type
 from parley.settings import Settings, get_settings
 
 from .catalog import ModelError
 from .engine import Engine
-from .errors import error_response, install_error_handlers
+from .errors import install_error_handlers
 from .loader import ModelSet, load_models
 from .routes import audio, chat, health, stream, text
 from .scheduler import Scheduler
 from .state import ServerState
 
 log = logging.getLogger(__name__)
-
-
-class UploadLimit(BaseHTTPMiddleware):
-    """Refuse bodies over the limit from their declared size, before reading them."""
-
-    async def dispatch(self, request: Request, call_next):
-        limit = request.app.state.parley.settings.max_upload_mb * 1024 * 1024
-        declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > limit + 64 * 1024:
-            return error_response(413, f"request body larger than the {limit / 2**20:g} MB limit "
-                                  "(PARLEY_MAX_UPLOAD_MB)", "invalid_request_error", "file_too_large")
-        return await call_next(request)
 
 
 def create_app(settings: Settings | None = None, models: ModelSet | None = None) -> FastAPI:
@@ -64,7 +52,8 @@ def create_app(settings: Settings | None = None, models: ModelSet | None = None)
                   description="Every model loaded once: streaming ASR with speakers and emotion, "
                               "OpenAI-compatible transcription, chat, speech and embeddings.")
     app.state.parley = state
-    app.add_middleware(UploadLimit)
+    app.add_middleware(BodyLimit, limit_for=limits_by_content_type(
+        settings.max_upload_mb, "PARLEY_MAX_UPLOAD_MB", settings.max_json_mb))
     install_error_handlers(app)
     for module in (health, stream, audio, chat, text):
         app.include_router(module.router)

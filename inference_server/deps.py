@@ -11,14 +11,16 @@ from parley.settings import Settings
 
 from .engine import Engine
 from .errors import APIProblem, unknown_model
+from .scheduler import current_client
 from .state import ServerState
 
-# OpenAI's model names, so unmodified OpenAI clients work against Parley.
+# OpenAI's model names, so unmodified OpenAI clients work against Parley: each names the
+# loaded model of its capability (listed by GET /v1/models).
 OPENAI_ALIASES = {
     "asr": {"whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe"},
     "tts": {"tts-1", "tts-1-hd", "gpt-4o-mini-tts"},
     "embeddings": {"text-embedding-ada-002", "text-embedding-3-small", "text-embedding-3-large"},
-    "llm": set(),
+    "llm": {"gpt-4o-mini", "gpt-4o", "gpt-4.1", "gpt-4.1-mini", "gpt-4.1-nano", "gpt-3.5-turbo"},
 }
 
 
@@ -59,6 +61,11 @@ def require_token(request: Request, settings: SettingsDep) -> None:
         raise APIProblem(401, "missing or invalid bearer token (set Authorization: Bearer $PARLEY_INFERENCE_TOKEN)",
                          type="authentication_error", code="invalid_token",
                          headers={"WWW-Authenticate": "Bearer"})
+
+
+async def identify_client(request: Request) -> None:
+    """The scheduler's fair share is per client address (async: it must set the request's context)."""
+    current_client.set(f"http:{request.client.host if request.client else '?'}")
 
 
 def check_model(engine: Engine, capability: str, requested: str | None) -> str:

@@ -21,6 +21,9 @@ class Metrics:
         self.streams = Gauge("parley_streams_active", "Open transcription streams", registry=self.registry)
         self.requests = Counter("parley_requests_total", "HTTP requests", ["route", "status"],
                                 registry=self.registry)
+        self.abandoned = Counter("parley_requests_abandoned_total",
+                                 "Requests whose client left before the answer; their work was cancelled",
+                                 registry=self.registry)
         self.interim_lag = Histogram("parley_interim_lag_seconds",
                                      "Audio time behind the stream head when an interim is sent",
                                      buckets=_LATENCY_BUCKETS, registry=self.registry)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 SAMPLE_RATE = 16000
 SAMPLE_WIDTH = 2  # bytes, PCM16
@@ -136,6 +136,12 @@ class Transcript(BaseModel):
     segments: list[Segment]
 
 
+class Transcription(BaseModel):
+    """`response_format=json`: OpenAI's plain transcription."""
+
+    text: str
+
+
 class VerboseTranscription(Transcript):
     task: Literal["transcribe"] = "transcribe"
     language: str = "en"
@@ -149,20 +155,65 @@ class ChatMessage(BaseModel):
     content: str
 
 
+class ContentPart(BaseModel):
+    """One part of a message's content; only text parts can be honoured (no vision or audio)."""
+
+    model_config = ConfigDict(extra="allow")
+    type: str
+    text: str | None = None
+
+
+class RequestMessage(BaseModel):
+    """A message as OpenAI clients send it: `developer` is the system role of newer models,
+    content may be an array of text parts. `tool` messages and tool calls are refused (400)."""
+
+    model_config = ConfigDict(extra="allow")
+    role: Literal["system", "developer", "user", "assistant", "tool"]
+    content: str | list[ContentPart] | None = None
+    name: str | None = None
+    tool_calls: list[dict] | None = None
+
+
+class StreamOptions(BaseModel):
+    include_usage: bool = False
+
+
 class ChatCompletionRequest(BaseModel):
+    """OpenAI's chat request. Parameters that change the answer and cannot be honoured (n > 1,
+    tools, logprobs, JSON output formats, audio) are refused with a 400, never ignored."""
+
     model: str | None = None
-    messages: list[ChatMessage] = Field(min_length=1)
+    messages: list[RequestMessage] = Field(min_length=1)
     max_tokens: int | None = Field(None, ge=1, le=4096)
-    temperature: float = Field(0.7, ge=0.0, le=2.0)
-    top_p: float = Field(0.95, gt=0.0, le=1.0)
+    max_completion_tokens: int | None = Field(None, ge=1, le=4096)
+    temperature: float | None = Field(0.7, ge=0.0, le=2.0)
+    top_p: float | None = Field(0.95, gt=0.0, le=1.0)
     stop: list[str] | str | None = None
-    stream: bool = False
+    stream: bool | None = False
+    stream_options: StreamOptions | None = None
+    n: int | None = Field(None, ge=1, le=128)
+    tools: list[dict] | None = None
+    tool_choice: str | dict | None = None
+    parallel_tool_calls: bool | None = None
+    functions: list[dict] | None = None
+    logprobs: bool | None = None
+    top_logprobs: int | None = None
+    response_format: dict | None = None
+    modalities: list[str] | None = None
+    audio: dict | None = None
+    # Accepted and without effect here: they change neither the answer's content nor its shape.
+    user: str | None = None
+    seed: int | None = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
+    metadata: dict | None = None
+    store: bool | None = None
 
 
 class ChatPrefillRequest(BaseModel):
     """Parley extension: evaluate a prompt into the KV cache now, so a reply to it starts fast."""
 
-    messages: list[ChatMessage] = Field(min_length=1)
+    messages: list[RequestMessage] = Field(min_length=1)
 
 
 class ChatPrefillResponse(BaseModel):
@@ -207,6 +258,7 @@ class ChatCompletionChunk(BaseModel):
     created: int
     model: str
     choices: list[ChatChunkChoice]
+    usage: Usage | None = None  # only on the last chunk, with stream_options.include_usage
 
 
 # --- REST: speech, embeddings, emotion, speakers ----------------------------------------
@@ -215,20 +267,25 @@ class ChatCompletionChunk(BaseModel):
 class SpeechRequest(BaseModel):
     input: str = Field(min_length=1, max_length=4096)
     model: str | None = None
-    voice: str | None = None
-    response_format: Literal["wav", "pcm"] = "wav"
+    voice: str | dict | None = None
+    response_format: Literal["wav", "pcm", "mp3", "opus", "flac"] = "mp3"
     speed: float = Field(1.0, ge=0.25, le=4.0)
+    instructions: str | None = None
+    stream_format: Literal["audio", "sse"] | None = None
 
 
 class EmbeddingRequest(BaseModel):
     input: str | list[str]
     model: str | None = None
+    encoding_format: Literal["float", "base64"] = "float"
+    dimensions: int | None = Field(None, ge=1)
+    user: str | None = None
 
 
 class EmbeddingData(BaseModel):
     object: Literal["embedding"] = "embedding"
     index: int
-    embedding: list[float]
+    embedding: list[float] | str  # a base64 string of little-endian float32 with encoding_format=base64
 
 
 class EmbeddingResponse(BaseModel):
@@ -239,7 +296,7 @@ class EmbeddingResponse(BaseModel):
 
 
 class EmotionRequest(BaseModel):
-    texts: list[str] = Field(min_length=1, max_length=256)
+    texts: list[str] = Field(min_length=1)
 
 
 class EmotionResult(BaseModel):
@@ -255,6 +312,20 @@ class SpeakerEmbedding(BaseModel):
     embedding: list[float]
     duration: float
     model: str
+
+
+class Model(BaseModel):
+    """An entry of `GET /v1/models`: a loaded model, or an OpenAI name that maps to one."""
+
+    id: str
+    object: Literal["model"] = "model"
+    created: int = 0
+    owned_by: str = "parley"
+
+
+class ModelList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[Model]
 
 
 class ModelInfo(BaseModel):

@@ -5,6 +5,13 @@ the cores themselves) always take the most urgent job; waiting jobs age, so a lo
 job is never starved. Jobs that share a `batch_key` are micro-batched: when one is taken,
 the others queued with the same key ride along in one model call. Long work (a file, an
 LLM reply) is submitted as many small jobs so urgent work slips in between them.
+
+Fair share: every job belongs to a client (`current_client`, set per request or stream).
+Within a priority, clients take turns (a client's n-th queued job waits behind every other
+client's first), and only a client's first queued job of a priority ages, counted from when it
+became first: a flood of 240 jobs from one client lets at most one of them at a time outrank
+live captions, never all of them. A waiter that goes away (client disconnected) takes its
+queued job out of the queue.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ import itertools
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, TypeVar
@@ -23,6 +31,11 @@ from .metrics import Metrics
 
 T = TypeVar("T")
 _DONE = object()
+
+BACKGROUND_BATCH = 2  # most items in one model call of ANALYSIS or BATCH work
+
+# Who the work is for: a client address, a stream. Jobs submitted in this context carry it.
+current_client: ContextVar[str] = ContextVar("parley_client", default="")
 
 
 class Priority(IntEnum):
@@ -33,7 +46,7 @@ class Priority(IntEnum):
     BATCH = 4  # file transcription and other bulk work
 
 
-@dataclass
+@dataclass(eq=False)
 class _Job:
     priority: Priority
     model: str
@@ -41,6 +54,7 @@ class _Job:
     seq: int
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future
+    client: str
     fn: Callable[[], Any] | None = None
     batch_key: str | None = None
     batch_fn: Callable[[list[Any]], list[Any]] | None = None
@@ -50,15 +64,19 @@ class _Job:
 
 class Scheduler:
     def __init__(self, *, workers: int = 1, aging_s: float = 2.0, metrics: Metrics | None = None,
-                 device_lock: threading.Lock | None = None) -> None:
+                 device_lock: threading.Lock | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         # A job's rank is its priority minus one step per `aging_s` waited: no starvation.
         self._aging_s = aging_s
+        self._clock = clock
         self._workers = workers
         self._queue: list[_Job] = []
         self._cond = threading.Condition()
         self._seq = itertools.count()
         self._threads: list[threading.Thread] = []
         self._stopped = False
+        self._running = 0
+        # (client, priority) -> when its previous job was served: its next job ages from then.
+        self._turn_started: dict[tuple[str, Priority], float] = {}
         self.metrics = metrics or Metrics()
         # Shared with other schedulers over the same loaded models (see ModelSet.device_lock).
         self._device_lock = device_lock or contextlib.nullcontext()
@@ -126,36 +144,76 @@ class Scheduler:
                 depth[job.priority] += 1
             return depth
 
+    def busy(self) -> bool:
+        """True while any job waits or runs."""
+        with self._cond:
+            return bool(self._queue) or self._running > 0
+
     async def _enqueue(self, **kwargs: Any) -> Any:
         loop = asyncio.get_running_loop()
-        job = _Job(enqueued=time.monotonic(), seq=next(self._seq), loop=loop,
-                   future=loop.create_future(), **kwargs)
+        job = _Job(enqueued=self._clock(), seq=next(self._seq), loop=loop,
+                   future=loop.create_future(), client=current_client.get(), **kwargs)
         with self._cond:
             if self._stopped:
                 raise RuntimeError("scheduler is stopped")
             self._queue.append(job)
             self.metrics.queue_depth.labels(priority=job.priority.name.lower()).inc()
             self._cond.notify()
-        return await job.future
+        try:
+            return await job.future
+        except asyncio.CancelledError:
+            with self._cond:  # nobody waits for it any more: do not spend the device on it
+                if job in self._queue:
+                    self._queue.remove(job)
+                    self.metrics.queue_depth.labels(priority=job.priority.name.lower()).dec()
+            raise
 
     # --- the device thread ----------------------------------------------------------------
 
     def _pick(self) -> list[_Job]:
-        """The most urgent job (aged), plus queued jobs that batch with it. Holds the lock."""
-        now = time.monotonic()
-        best = min(self._queue, key=lambda j: (j.priority - (now - j.enqueued) / self._aging_s, j.seq))
+        """The most urgent job, plus queued jobs that batch with it. Holds the lock.
+
+        A job's rank is (its priority less one step per `aging_s` it waited as its client's
+        first job of that priority, its place in its client's line, arrival).
+        """
+        now = self._clock()
+        place: dict[int, int] = {}
+        line: dict[tuple[str, Priority], int] = {}
+        for job in self._queue:  # arrival order
+            key = (job.client, job.priority)
+            place[id(job)] = line.get(key, 0)
+            line[key] = place[id(job)] + 1
+
+        def rank(job: _Job) -> tuple[float, int, int]:
+            if place[id(job)] > 0:
+                return (job.priority, place[id(job)], job.seq)
+            since = max(job.enqueued, self._turn_started.get((job.client, job.priority), 0.0))
+            return (job.priority - (now - since) / self._aging_s, 0, job.seq)
+
+        best = min(self._queue, key=rank)
         jobs = [best]
         if best.batch_key is not None:
-            for other in self._queue:  # FIFO order
-                if len(jobs) >= best.max_batch:
-                    break
-                if other is not best and other.batch_key == best.batch_key:
-                    jobs.append(other)
+            # Only work as urgent rides along (live captions never pay for background texts), and
+            # background batches stay small: a live job waits for at most one short call.
+            riders = sorted((j for j in self._queue if j is not best and j.batch_key == best.batch_key
+                             and j.priority == best.priority), key=lambda j: (place[id(j)], j.seq))
+            size = best.max_batch if best.priority <= Priority.INTERIM else min(best.max_batch, BACKGROUND_BATCH)
+            jobs += riders[:size - 1]
         taken = {id(job) for job in jobs}
         self._queue = [job for job in self._queue if id(job) not in taken]
         for job in jobs:
             self.metrics.queue_depth.labels(priority=job.priority.name.lower()).dec()
         return jobs
+
+    def _next_turns(self, jobs: list[_Job]) -> None:
+        """The served clients' next jobs age from now, when their service ended. Holds the lock."""
+        now = self._clock()
+        waiting = {(job.client, job.priority) for job in self._queue}
+        for key in {(job.client, job.priority) for job in jobs}:
+            if key in waiting:
+                self._turn_started[key] = now
+            else:  # a later job of theirs ages from its own arrival
+                self._turn_started.pop(key, None)
 
     def _work(self) -> None:
         while True:
@@ -168,13 +226,19 @@ class Scheduler:
                     self._queue.clear()
                     return
                 jobs = self._pick()
-            self._execute(jobs)
+                self._running += 1
+            try:
+                self._execute(jobs)
+            finally:
+                with self._cond:
+                    self._running -= 1
+                    self._next_turns(jobs)
 
     def _execute(self, jobs: list[_Job]) -> None:
         started = time.monotonic()
-        head = jobs[0]
+        head, now = jobs[0], self._clock()
         for job in jobs:
-            self.metrics.queue_wait.labels(priority=job.priority.name.lower()).observe(started - job.enqueued)
+            self.metrics.queue_wait.labels(priority=job.priority.name.lower()).observe(now - job.enqueued)
         try:
             with self._device_lock:
                 results = self._call(head, jobs)

@@ -35,7 +35,13 @@ class Settings(BaseSettings):
     llm_model: str = Field("", description="Catalog name of the chat model; empty = the profile's default.")
     device: Literal["auto", "cuda", "mps", "cpu"] = "auto"
     threads: int = Field(0, description="CPU threads per model runtime; 0 = all cores.")
-    max_upload_mb: float = 25.0
+    max_upload_mb: float = Field(25.0, gt=0, description="Largest audio upload (multipart body).")
+    max_json_mb: float = Field(1.0, gt=0, description="Largest JSON body, API and inference server.")
+    max_audio_s: float = Field(1800.0, gt=0, description="Longest audio in one upload (transcription, voice "
+                                                         "embedding); decoding stops there with a 413.")
+    max_text_chars: int = Field(2000, ge=1, description="Longest text per item for emotion and embeddings "
+                                                        "(the API's longest memory; MiniLM reads ~256 word pieces).")
+    max_items: int = Field(64, ge=1, description="Most texts per emotion or embeddings request.")
     max_stream_seconds: float = 4 * 3600.0
 
     # Streaming ASR

@@ -36,8 +36,15 @@ class LLM(ModelBackend):
         """
         return self._prefill_impl(list(messages))
 
+    def count_prompt_tokens(self, messages: Sequence[dict[str, str]]) -> int:
+        """The prompt's tokens exactly as `chat` will evaluate them: chat template included."""
+        return self._count_prompt_impl(list(messages))
+
     @abstractmethod
     def _prefill_impl(self, messages: list[dict[str, str]]) -> int: ...
+
+    @abstractmethod
+    def _count_prompt_impl(self, messages: list[dict[str, str]]) -> int: ...
 
     @abstractmethod
     def _chat_impl(self, messages: list[dict[str, str]], max_tokens: int, temperature: float,
@@ -60,6 +67,7 @@ class LlamaCppLLM(LLM):
         # transcript is already evaluated starts at once instead of re-reading the prompt.
         self._llama.set_cache(_compact_ram_cache(cache_bytes))
         self.context_length = context_length
+        self._formatter = _template_formatter(self._llama)
 
     def close(self) -> None:
         self._llama.close()
@@ -70,8 +78,13 @@ class LlamaCppLLM(LLM):
         result = self._llama.create_chat_completion(messages=messages, max_tokens=1, temperature=0.0)
         return int(result["usage"]["prompt_tokens"])
 
-    def count_tokens(self, text: str) -> int:
-        return len(self._llama.tokenize(text.encode(), add_bos=False, special=True))
+    def _count_prompt_impl(self, messages: list[dict[str, str]]) -> int:
+        if self._formatter is None:  # a built-in chat format: an upper estimate of its markup
+            return sum(len(self._llama.tokenize(m["content"].encode(), add_bos=False)) + 8 for m in messages) + 8
+        # As llama-cpp-python's template handler renders and tokenizes the prompt.
+        rendered = self._formatter(messages=messages)
+        return len(self._llama.tokenize(rendered.prompt.encode(), add_bos=not rendered.added_special,
+                                        special=True))
 
     def _chat_impl(self, messages: list[dict[str, str]], max_tokens: int, temperature: float,
                    top_p: float, stop: list[str]) -> Iterator[ChatChunk]:
@@ -88,6 +101,21 @@ class LlamaCppLLM(LLM):
                 produced += 1
                 yield ChatChunk(text=text)
         yield ChatChunk(text="", finish_reason=finish or "stop", completion_tokens=produced)
+
+
+def _template_formatter(llama):
+    """The Jinja chat formatter llama-cpp-python builds from the model's own chat template."""
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    template = llama.metadata.get("tokenizer.chat_template")
+    if template is None or llama.chat_handler is not None or llama.chat_format != "chat_template.default":
+        return None
+
+    def text(token: int) -> str:
+        return llama.detokenize([token], special=True).decode("utf-8", errors="ignore") if token != -1 else ""
+
+    return Jinja2ChatFormatter(template=template, eos_token=text(llama.token_eos()), bos_token=text(llama.token_bos()),
+                               stop_token_ids=[llama.token_eos()])
 
 
 def _compact_ram_cache(capacity_bytes: int):

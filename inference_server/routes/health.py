@@ -1,4 +1,4 @@
-"""Health (no auth), server info, Prometheus metrics."""
+"""Health (no auth), server info, the model list, Prometheus metrics."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ from fastapi.responses import JSONResponse
 
 from parley import __version__
 
-from ..deps import StateDep, require_token
-from ..protocol import Health, ModelInfo, ServerInfo
+from ..deps import OPENAI_ALIASES, EngineDep, StateDep, require_token
+from ..errors import APIProblem
+from ..protocol import Health, Model, ModelInfo, ModelList, ServerInfo
 from ..scheduler import Priority
+from .responses import AUTH_ONLY, ERRORS
 
 router = APIRouter()
 
@@ -19,7 +21,7 @@ _PACKAGES = ("faster-whisper", "ctranslate2", "llama-cpp-python", "piper-tts", "
              "sentence-transformers", "onnxruntime", "torch")
 
 
-@router.get("/health", response_model=Health)
+@router.get("/health", response_model=Health, responses={503: {"model": Health, "description": "Loading or failed"}})
 def health(state: StateDep) -> JSONResponse:
     if state.load_error:
         return JSONResponse(Health(status="error", detail=state.load_error).model_dump(), status_code=503)
@@ -28,7 +30,7 @@ def health(state: StateDep) -> JSONResponse:
     return JSONResponse(Health(status="ready").model_dump())
 
 
-@router.get("/info", response_model=ServerInfo, dependencies=[Depends(require_token)])
+@router.get("/info", response_model=ServerInfo, dependencies=[Depends(require_token)], responses=AUTH_ONLY)
 def info(state: StateDep) -> ServerInfo:
     models = []
     if state.engine is not None:
@@ -44,7 +46,30 @@ def info(state: StateDep) -> ServerInfo:
                       threads=state.threads, models=models, versions=versions)
 
 
-@router.get("/metrics", dependencies=[Depends(require_token)])
+@router.get("/v1/models", response_model=ModelList, dependencies=[Depends(require_token)],
+            responses={401: ERRORS[401], 503: ERRORS[503]})
+def models(engine: EngineDep) -> ModelList:
+    """The loaded models that OpenAI routes serve, then the OpenAI names mapped to them."""
+    return ModelList(data=[Model(id=name) for name in _model_names(engine)])
+
+
+@router.get("/v1/models/{model_id}", response_model=Model, dependencies=[Depends(require_token)],
+            responses={401: ERRORS[401], 404: ERRORS[404], 503: ERRORS[503]})
+def model(model_id: str, engine: EngineDep) -> Model:
+    if model_id not in _model_names(engine):
+        raise APIProblem(404, f"unknown model '{model_id}'; GET /v1/models lists them", code="model_not_found")
+    return Model(id=model_id)
+
+
+def _model_names(engine) -> list[str]:
+    capabilities = ("llm", "asr", "tts", "embeddings")
+    loaded = [getattr(engine.models, capability).name for capability in capabilities]
+    return loaded + [alias for capability in capabilities for alias in sorted(OPENAI_ALIASES[capability])]
+
+
+@router.get("/metrics", dependencies=[Depends(require_token)], response_class=Response,
+            responses={**AUTH_ONLY, 200: {"description": "Prometheus text exposition format",
+                                          "content": {"text/plain": {"schema": {"type": "string"}}}}})
 def metrics(state: StateDep) -> Response:
     if state.engine is not None:
         depth = state.engine.scheduler.queue_depth()

@@ -9,6 +9,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 
 from ..deps import token_ok
+from ..scheduler import current_client
 from ..protocol import (CLOSE_INVALID, CLOSE_NORMAL, CLOSE_POLICY, CLOSE_TOO_LONG, CLOSE_UNSUPPORTED,
                         SAMPLE_RATE, ErrorEvent, StreamConfig, StreamEnd, StreamEvent, StreamFlush,
                         stream_control_adapter)
@@ -18,6 +19,7 @@ log = logging.getLogger(__name__)
 router = APIRouter()
 
 CLOSE_TRY_LATER = 1013
+MAX_CONTROL_CHARS = 4096  # the largest real control message (config) is ~150 characters
 
 
 class _Refused(Exception):
@@ -47,6 +49,7 @@ async def stream(ws: WebSocket) -> None:
             pass  # the client left; its stream is being torn down
 
     state.metrics.streams.inc()
+    current_client.set(f"stream:{id(ws):x}")  # each live stream has its own fair share
     try:
         await _run(ws, state, emit)
     except _Refused as refusal:
@@ -112,8 +115,14 @@ async def _open(state, config: StreamConfig, emit) -> TranscriptionStream:
 
 
 def _parse_control(text: str):
+    if len(text) > MAX_CONTROL_CHARS:
+        raise _Refused("invalid_message", f"control message longer than {MAX_CONTROL_CHARS} characters",
+                       CLOSE_INVALID)
     try:
         return stream_control_adapter.validate_python(json.loads(text))
+    except RecursionError:  # deeply nested JSON
+        raise _Refused("invalid_message", "malformed control message (nested too deeply); expected JSON "
+                       "with type config, flush or end", CLOSE_INVALID) from None
     except (json.JSONDecodeError, ValidationError) as exc:
         detail = exc.msg if isinstance(exc, json.JSONDecodeError) else exc.errors()[0]["msg"]
         raise _Refused("invalid_message", f"malformed control message ({detail}); expected JSON with "

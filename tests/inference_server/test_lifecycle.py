@@ -27,7 +27,7 @@ def test_prefill_warms_the_conversation(server_url):
     response = httpx.post(f"{server_url}/v1/chat/prefill", json={"messages": messages}, timeout=60)
     assert response.status_code == 200 and response.json()["prompt_tokens"] > 5
     bad = httpx.post(f"{server_url}/v1/chat/prefill", json={"messages": []}, timeout=60)
-    assert bad.status_code == 422
+    assert bad.status_code == 400
 
 
 def test_compose_file_runs_the_inference_server_with_a_healthcheck():

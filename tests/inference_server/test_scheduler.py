@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from inference_server.scheduler import Priority, Scheduler
+from inference_server.scheduler import Priority, Scheduler, current_client
 
 
 @pytest.fixture
@@ -123,3 +123,114 @@ async def test_schedulers_sharing_a_device_lock_never_run_models_at_once():
     finally:
         first.stop(), second.stop()
     assert len(overlaps) == 20 and max(overlaps) == 1
+
+
+class Clock:
+    """The scheduler's clock, moved by the test: aging without sleeping."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def _until(condition) -> None:
+    while not condition():
+        await asyncio.sleep(0.005)
+
+
+async def _submit(scheduler: Scheduler, clock: Clock, client: str, name: str, order: list[str],
+                  priority: Priority):
+    current_client.set(client)
+
+    def job() -> None:
+        order.append(name)
+        clock.now += 0.01  # each job takes 10 ms of the test's clock
+
+    await scheduler.run(job, priority=priority, model="m")
+
+
+@pytest.fixture
+async def clocked():
+    clock = Clock()
+    s = Scheduler(aging_s=2.0, clock=clock)
+    s.start()
+    yield s, clock
+    s.stop()
+
+
+async def _occupy(scheduler: Scheduler) -> tuple[threading.Event, asyncio.Task]:
+    gate = threading.Event()
+    busy = asyncio.create_task(scheduler.run(blocker(gate), priority=Priority.BATCH, model="m"))
+    await _until(lambda: scheduler.busy() and not sum(scheduler.queue_depth().values()))
+    return gate, busy
+
+
+async def _queue(scheduler: Scheduler, clock: Clock, jobs: list[tuple[str, str, Priority]],
+                 order: list[str]) -> list[asyncio.Task]:
+    before = sum(scheduler.queue_depth().values())
+    tasks = [asyncio.create_task(_submit(scheduler, clock, client, name, order, priority))
+             for client, name, priority in jobs]
+    await _until(lambda: sum(scheduler.queue_depth().values()) == before + len(jobs))
+    return tasks
+
+
+async def test_a_flooding_client_queues_behind_another_client(clocked):
+    scheduler, clock = clocked
+    order: list[str] = []
+    gate, busy = await _occupy(scheduler)
+    tasks = await _queue(scheduler, clock, [("http:flooder", f"A{i}", Priority.ANALYSIS) for i in range(20)], order)
+    clock.now = 0.5
+    tasks += await _queue(scheduler, clock, [("http:other", "B0", Priority.ANALYSIS)], order)
+    gate.set()
+    await asyncio.gather(busy, *tasks)
+    assert order == ["A0", "B0"] + [f"A{i}" for i in range(1, 20)]
+
+
+async def test_an_old_flood_never_queues_in_front_of_live_captions(clocked):
+    scheduler, clock = clocked
+    order: list[str] = []
+    gate, busy = await _occupy(scheduler)
+    tasks = await _queue(scheduler, clock, [("http:flooder", f"A{i}", Priority.ANALYSIS) for i in range(20)], order)
+    clock.now = 60.0  # the flood has waited long: by age alone every job of it would outrank live work
+    tasks += await _queue(scheduler, clock, [("stream:1", f"L{i}", Priority.LIVE) for i in range(5)], order)
+    gate.set()
+    await asyncio.gather(busy, *tasks)
+    # Only the flood's first job had aged as its client's turn; the rest wait behind the captions.
+    assert order == ["A0"] + [f"L{i}" for i in range(5)] + [f"A{i}" for i in range(1, 20)]
+
+
+async def test_a_cancelled_waiter_takes_its_job_out_of_the_queue(clocked):
+    scheduler, clock = clocked
+    order: list[str] = []
+    gate, busy = await _occupy(scheduler)
+    [abandoned] = await _queue(scheduler, clock, [("http:gone", "X", Priority.ANALYSIS)], order)
+    abandoned.cancel()
+    await _until(lambda: not sum(scheduler.queue_depth().values()))
+    kept = await _queue(scheduler, clock, [("http:here", "Y", Priority.ANALYSIS)], order)
+    gate.set()
+    await asyncio.gather(busy, *kept)
+    await _until(lambda: not scheduler.busy())
+    assert order == ["Y"]
+
+
+async def test_live_work_never_batches_with_background_work(clocked):
+    scheduler, clock = clocked
+    calls: list[list[str]] = []
+
+    def classify(items: list[str]) -> list[str]:
+        calls.append(list(items))
+        return items
+
+    async def submit(client: str, item: str, priority: Priority) -> str:
+        current_client.set(client)
+        return await scheduler.run_batched(item, classify, priority=priority, model="emotion")
+
+    gate, busy = await _occupy(scheduler)
+    flood = [asyncio.create_task(submit("http:flooder", f"A{i}", Priority.ANALYSIS)) for i in range(6)]
+    live = [asyncio.create_task(submit("stream:1", "L0", Priority.LIVE))]
+    await _until(lambda: sum(scheduler.queue_depth().values()) == 7)
+    gate.set()
+    await asyncio.gather(busy, *flood, *live)
+    assert calls == [["L0"], ["A0", "A1"], ["A2", "A3"], ["A4", "A5"]]
