@@ -7,7 +7,7 @@ import pytest
 from fastapi import FastAPI, File, UploadFile
 from pydantic import BaseModel
 
-from api.app import create_app as create_api
+from parley.compose import create_embedded_app as create_api
 from parley.body_limit import BodyLimit, limits_by_content_type
 from parley.settings import Settings
 
