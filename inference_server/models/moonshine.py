@@ -21,6 +21,7 @@ _START, _EOS = 1, 2
 _MIN_SAMPLES = 4000  # 0.25 s: shorter clips are padded with silence (the encoder's convolutions need some)
 # Moonshine's own limit is ~6.5 tokens per second of audio; a little above it stops loops early.
 _TOKENS_PER_S, _TOKENS_FLOOR = 8, 10
+_MIN_LOOP_TOKENS = 4  # shorter repeats ("no no", "five five") are real speech
 _PAST = re.compile(r"past_key_values\.(\d+)\.(decoder|encoder)\.(key|value)")
 
 
@@ -36,6 +37,15 @@ def load_tokens(path: Path) -> list[bytes]:
         tokens.append(data[i:i + length])
         i += length
     return tokens
+
+
+def repeated_tail(tokens: list[int], min_block: int = _MIN_LOOP_TOKENS) -> int:
+    """Length of a block the sequence ends with twice in a row (0 if none): greedy decoding
+    on a short clip can loop ("What is the boiling point of water? What is the boiling…")."""
+    for block in range(min_block, len(tokens) // 2 + 1):
+        if tokens[-block:] == tokens[-2 * block:-block]:
+            return block
+    return 0
 
 
 def decode_tokens(vocabulary: list[bytes], ids: list[int]) -> str:
@@ -92,6 +102,10 @@ class MoonshineSTT(STT):
             if token == _EOS:
                 break
             tokens.append(token)
+            loop = repeated_tail(tokens)
+            if loop:
+                del tokens[-loop:]
+                break
             next_ids = np.array([[token]], dtype=np.int64)
             for name, value in zip(self._present, present):
                 if step == 0 or ".decoder." in name:  # cross-attention cache: kept from the first step

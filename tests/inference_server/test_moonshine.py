@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -11,10 +12,12 @@ import pytest
 
 from bench.audio import librivox_clips, load_pcm16k
 from bench.metrics import wer
+from bench.server import running_server as serve
+from bench.streams import stream_audio
 from inference_server import catalog
 from inference_server.catalog import ModelError, profile_entries
 from inference_server.loader import load_asr
-from inference_server.models.moonshine import MoonshineSTT, decode_tokens, load_tokens
+from inference_server.models.moonshine import MoonshineSTT, decode_tokens, load_tokens, repeated_tail
 
 NAME = "moonshine-base-en"
 
@@ -85,3 +88,22 @@ def test_silence_and_tiny_clips_give_no_words(moonshine):
     quiet = np.random.default_rng(0).normal(0, 1e-4, 32000).astype(np.float32)
     out = moonshine.recognize([np.zeros(16000, np.float32), quiet, np.zeros(400, np.float32)])
     assert [r.text for r in out] == ["", "", ""]
+
+
+@pytest.mark.slow
+async def test_streams_interims_and_a_final_with_moonshine(model_settings, models, moonshine):
+    clip = librivox_clips()[0]
+    audio = np.concatenate([load_pcm16k(clip.path), np.zeros(16000, np.float32)])
+    with serve(model_settings, dataclasses.replace(models, asr=moonshine)) as url:
+        run = await stream_audio(url, audio, speed=None)
+    types = run.types()
+    assert types.index("interim") < types.index("final")
+    assert len(run.interims) >= 3  # re-decodes of the growing utterance
+    assert wer(clip.text, run.text) <= 0.1, run.text
+
+
+def test_a_decoding_loop_is_cut_after_its_first_pass():
+    sentence = [10, 11, 12, 13, 14]
+    assert repeated_tail(sentence + sentence) == 5
+    assert repeated_tail([7, 7, 7, 7]) == 0  # "five five five five": short repeats are speech
+    assert repeated_tail([1, 2, 3, 4, 9, 1, 2, 3, 4]) == 0  # not back to back
