@@ -95,10 +95,10 @@ async def test_streams_interims_and_a_final_with_moonshine(model_settings, model
     clip = librivox_clips()[0]
     audio = np.concatenate([load_pcm16k(clip.path), np.zeros(16000, np.float32)])
     with serve(model_settings, dataclasses.replace(models, asr=moonshine)) as url:
-        run = await stream_audio(url, audio, speed=None)
+        run = await stream_audio(url, audio, speed=1.0)
     types = run.types()
     assert types.index("interim") < types.index("final")
-    assert len(run.interims) >= 3  # re-decodes of the growing utterance
+    assert len(run.interims) >= 2  # re-decodes of the growing utterance
     assert wer(clip.text, run.text) <= 0.1, run.text
 
 
