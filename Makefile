@@ -10,6 +10,7 @@ LLAMA_CMAKE_ARGS := -DMTMD_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMP
 	-DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_CURL=OFF
 TEST_APT := chromium espeak-ng sox pocketsphinx-testdata iproute2 libportaudio2
 TEST_LLM := smollm2-135m-instruct-q4_1
+TEST_ASR := moonshine-base-en
 
 .PHONY: run test install install-test apt-run apt-test models models-test lint clean
 
@@ -60,7 +61,7 @@ models: install
 
 models-test: install
 	$(BIN)/parley models pull
-	$(BIN)/parley models pull --model $(TEST_LLM)
+	$(BIN)/parley models pull --model $(TEST_LLM) --model $(TEST_ASR)
 
 clean:
 	rm -rf $(VENV) .pytest_cache artifacts

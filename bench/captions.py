@@ -24,6 +24,7 @@ import numpy as np
 from bench.audio import load_pcm16k
 from bench.metrics import percentiles, wer
 from bench.parley_process import running_parley
+from bench.reference import Reference, score
 from bench.room_client import Received, RoomClient
 
 FRAME_S = 0.01
@@ -56,7 +57,8 @@ def utterance_end(final: dict, regions: list[tuple[float, float]]) -> float | No
     return max(ends) if ends else None
 
 
-def summarize(client: RoomClient, samples: np.ndarray, reference: str | None) -> dict:
+def summarize(client: RoomClient, samples: np.ndarray, reference: str | None,
+              scored_against: Reference | None = None) -> dict:
     t0 = client.microphone.started_at
     own = client.participant_id
     finals = [r for r in client.of_type("final") if r.event["participant_id"] == own]
@@ -79,6 +81,9 @@ def summarize(client: RoomClient, samples: np.ndarray, reference: str | None) ->
     }
     if reference:
         result["wer"] = round(wer(reference, text), 4)
+    if scored_against is not None:
+        result["reference_scores"] = {**score(scored_against, result["finals"]),
+                                      "final_latency_s": result["final_latency_s"]}
     return result
 
 
@@ -105,14 +110,15 @@ def reference_text(audio: Path) -> str | None:
         return None
 
 
-async def bench_captions(audio: Path, url: str | None = None) -> dict:
+async def bench_captions(audio: Path, url: str | None = None, reference: Reference | None = None) -> dict:
+    """Play `audio` into a room; with a `reference` (RTTM/STM) also score DER, WER and finals."""
     if url is None:
         async with running_parley() as parley:
-            return await _play(audio, parley.url)
-    return await _play(audio, url)
+            return await _play(audio, parley.url, reference)
+    return await _play(audio, url, reference)
 
 
-async def _play(audio: Path, url: str) -> dict:
+async def _play(audio: Path, url: str, reference: Reference | None) -> dict:
     samples = load_pcm16k(audio)
     client = RoomClient(url, f"bench-{uuid.uuid4().hex[:8]}", "Bench", audio)
     await client.join()
@@ -121,7 +127,7 @@ async def _play(audio: Path, url: str) -> dict:
         await _settle(client)
     finally:
         await client.leave()
-    return summarize(client, samples, reference_text(audio))
+    return summarize(client, samples, reference_text(audio), reference)
 
 
 async def _settle(client: RoomClient) -> None:

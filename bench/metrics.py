@@ -38,8 +38,9 @@ _ORDINAL_WORDS = {
     "one": "first", "two": "second", "three": "third", "five": "fifth",
     "eight": "eighth", "nine": "ninth", "twelve": "twelfth",
 }
-# Spelling variants that ASR systems produce interchangeably.
-_EQUIVALENT_WORDS = {"okay": "ok", "alright": "all right"}
+# Spelling variants that ASR systems produce interchangeably (British spellings to American).
+_EQUIVALENT_WORDS = {"okay": "ok", "alright": "all right", "metre": "meter", "metres": "meters",
+                     "colour": "color", "centre": "center", "favourite": "favorite"}
 
 
 def _below_thousand(n: int) -> list[str]:

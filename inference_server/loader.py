@@ -19,6 +19,7 @@ from .models.base import ModelBackend
 from .models.embeddings import SentenceTransformerEmbedder, TextEmbedder
 from .models.emotion import EmotionClassifier, PrototypeEmotion, TransformerEmotion
 from .models.llm import LLM, LlamaCppLLM
+from .models.moonshine import MoonshineSTT
 from .models.speaker import ResemblyzerEncoder, SpeakerEncoder
 from .models.tts import TTS, PiperTTS
 from .models.vad import VAD, SileroVAD
@@ -75,7 +76,7 @@ def load_models(settings: Settings) -> tuple[ModelSet, str, int]:
     _quiet_third_party()
     device = select_device(settings.device)
     threads = configure_threads(settings.threads)
-    entries = profile_entries(settings.model_profile, settings.llm_model)
+    entries = profile_entries(settings.model_profile, settings.llm_model, settings.asr_model)
     paths: dict[str, Path | None] = {}
     for capability, entry in entries.items():
         paths[capability] = None if _is_builtin(entry) else resolve(entry, settings.models_dir)
@@ -87,12 +88,10 @@ def load_models(settings: Settings) -> tuple[ModelSet, str, int]:
                  model.device, time.monotonic() - started)
         return model
 
-    whisper_device = "cuda" if device == "cuda" else "cpu"  # CTranslate2 has no MPS backend
+    asr_device = "cuda" if device == "cuda" else "cpu"  # neither CTranslate2 nor onnxruntime (CPU build) runs on MPS
     torch_device = device
     vad = timed("vad", lambda: SileroVAD(entries["vad"].name, str(paths["vad"])))
-    asr = timed("asr", lambda: FasterWhisperSTT(
-        entries["asr"].name, _dir(paths["asr"]), device=whisper_device,
-        compute_type="float16" if whisper_device == "cuda" else "int8", threads=threads))
+    asr = timed("asr", lambda: load_asr(entries["asr"], paths["asr"], asr_device, threads))
     speaker = timed("speaker", lambda: ResemblyzerEncoder(entries["speaker"].name, str(paths["speaker"]),
                                                           device=torch_device))
     embeddings = timed("embeddings", lambda: SentenceTransformerEmbedder(
@@ -103,6 +102,14 @@ def load_models(settings: Settings) -> tuple[ModelSet, str, int]:
     tts = timed("tts", lambda: PiperTTS(entries["tts"].name, str(paths["tts"]),
                                         device="cuda" if device == "cuda" else "cpu"))
     return ModelSet(vad, asr, speaker, embeddings, emotion, llm, tts), device, threads
+
+
+def load_asr(entry: ModelEntry, path: Path, device: str, threads: int) -> STT:
+    """The entry's ASR backend: Moonshine (ONNX) or Whisper in CTranslate2 (the default)."""
+    if entry.backend == "moonshine":
+        return MoonshineSTT(entry.name, _dir(path), device=device, threads=threads)
+    return FasterWhisperSTT(entry.name, _dir(path), device=device,
+                            compute_type="float16" if device == "cuda" else "int8", threads=threads)
 
 
 def _is_builtin(entry: ModelEntry) -> bool:

@@ -81,13 +81,31 @@ class TranscriptFormat(str, Enum):
 def transcribe(file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True),
                format: TranscriptFormat = typer.Option(TranscriptFormat.json, "--format", "-f"),
                url: str = typer.Option(None, help="Use a running inference server instead of loading models here."),
-               token: str = typer.Option(None, envvar="PARLEY_INFERENCE_TOKEN", help="Its bearer token.")) -> None:
+               token: str = typer.Option(None, envvar="PARLEY_INFERENCE_TOKEN", help="Its bearer token."),
+               reference: Path = typer.Option(None, "--reference", exists=True, dir_okay=False, readable=True,
+                                              help="Score against who spoke when (.rttm) or who said what when "
+                                                   "(.stm): DER (no collar), WER, segments, on stderr.")) -> None:
     """Transcribe an audio file with speaker labels and emotions."""
     from inference_server.formats import to_srt, to_text, to_vtt
 
+    scored_against = _read_reference(reference) if reference else None
     transcript = asyncio.run(_remote_transcribe(file, url, token) if url else _local_transcribe(file))
     render = {"json": lambda t: t.model_dump_json(indent=2), "srt": to_srt, "vtt": to_vtt, "txt": to_text}
     sys.stdout.write(render[format.value](transcript).rstrip("\n") + "\n")
+    if scored_against is not None:
+        from bench.reference import describe, score
+
+        err.print(f"against {reference.name}: {describe(score(scored_against, transcript.segments))}",
+                  highlight=False)
+
+
+def _read_reference(path: Path):
+    from bench.reference import ReferenceError, read_reference
+
+    try:
+        return read_reference(path)
+    except (ReferenceError, OSError) as exc:
+        fail(str(exc))
 
 
 async def _remote_transcribe(file: Path, url: str, token: str | None):

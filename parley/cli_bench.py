@@ -17,11 +17,19 @@ def captions(audio: Path = typer.Option(..., "--audio", exists=True, dir_okay=Fa
                                         help="Audio file played as a participant's microphone, in real time."),
              url: str = typer.Option(None, help="A running Parley (its ICE must be loopback-only: "
                                                 "PARLEY_WEBRTC_LOOPBACK_ONLY=1). Default: start one on a free port."),
+             reference: Path = typer.Option(None, "--reference", exists=True, dir_okay=False, readable=True,
+                                            help="Who spoke when (.rttm) or who said what when (.stm): "
+                                                 "scores DER (no collar), WER, finals."),
              as_json: bool = typer.Option(False, "--json", help="Print one JSON object (the default is a summary).")) -> None:
     """Join a room, play AUDIO as the microphone, and time the live captions."""
     from bench.captions import bench_captions
+    from bench.reference import ReferenceError, describe, read_reference
 
-    result = asyncio.run(bench_captions(audio, url))
+    try:
+        scored_against = read_reference(reference) if reference else None
+    except (ReferenceError, OSError) as exc:
+        raise typer.BadParameter(str(exc), param_hint="--reference") from None
+    result = asyncio.run(bench_captions(audio, url, scored_against))
     if as_json:
         typer.echo(json.dumps(result))
         return
@@ -29,6 +37,8 @@ def captions(audio: Path = typer.Option(..., "--audio", exists=True, dir_okay=Fa
         typer.echo(f"[{final['start']:7.2f}-{final['end']:7.2f}] {final['speaker']}: {final['text']}")
     typer.echo(f"final latency s: {result['final_latency_s']}  interim lag s: {result['interim_lag_s']}"
                + (f"  WER: {result['wer']:.1%}" if "wer" in result else ""))
+    if "reference_scores" in result:
+        typer.echo(f"against {reference.name}: {describe(result['reference_scores'])}")
 
 
 @bench_app.command("voice")

@@ -9,6 +9,9 @@ Hash rule (`ModelEntry.sha256`, `ModelEntry.size`):
   total size in bytes.
 `sha256=None` (Hugging Face entries we cannot download here) means verification checks
 only that the files recorded at pull time are present and intact.
+Converted models (`ModelEntry.convert` names a step in catalog/convert.py): sha256 and size
+cover the files as fetched (the inputs); `pull` converts them in the staging dir and the
+marker records the outputs' sizes and hashes, which `verify` then checks.
 """
 
 from __future__ import annotations
@@ -120,6 +123,8 @@ class ModelEntry:
     main_file: str  # the file loaders open, relative to the prepared dir ("" for builtin)
     description: str
     is_dir: bool = False  # loaders open the directory (resolve returns it); sha256 is a tree hash
+    backend: str = ""  # which backend class loads it, where a capability has several
+    convert: str = ""  # a preparation step run after fetching (catalog/convert.py)
 
     def __post_init__(self) -> None:
         if self.capability not in CAPABILITIES:
@@ -147,6 +152,13 @@ _ENTRIES: tuple[ModelEntry, ...] = (
         "e3a0b1a3fb995d32b6d930dcb7747dcadd74b2330020489617bed33948913e21", 78090594,
         "model.bin", "Whisper tiny.en, CTranslate2 (faster-whisper); loaders open the dir",
         is_dir=True),
+    ModelEntry(
+        "asr", "moonshine-base-en",
+        PyPISource(("moonshine-cpp==0.1.4",), "moonshine_cpp-0.1.4.data/purelib/moonshine_cpp/models/base-en/"),
+        "ae7e94d64273dc4eb6a143b61f6314c290eef4cf874aefa5876d2ff5e4c57516", 63606847,
+        "encoder_model.onnx", "Moonshine base-en (MIT), its .ort files converted to ONNX and re-quantized "
+                              "to dynamic int8 at pull time; loaders open the dir",
+        is_dir=True, backend="moonshine", convert="moonshine-onnx-int8"),
     ModelEntry(
         "speaker", "resemblyzer-ge2e",
         PyPISource(("resemblyzer==0.1.4",), "resemblyzer/pretrained.pt"),
@@ -238,16 +250,17 @@ def get_entry(name: str) -> ModelEntry:
         raise UnknownModel(f"unknown model '{name}': valid names are {valid}") from None
 
 
-def profile_entries(profile: str, llm_override: str = "") -> dict[str, ModelEntry]:
-    """capability -> entry for a profile; `llm_override` (a catalog name) replaces its LLM."""
+def profile_entries(profile: str, llm_override: str = "", asr_override: str = "") -> dict[str, ModelEntry]:
+    """capability -> entry for a profile; the overrides (catalog names) replace its LLM / ASR."""
     if profile not in PROFILES:
         raise ModelError(f"unknown model profile '{profile}': choose one of {', '.join(PROFILES)}")
     entries = {capability: get_entry(name) for capability, name in PROFILES[profile].items()}
-    if llm_override:
-        entry = get_entry(llm_override)
-        if entry.capability != "llm":
-            raise ModelError(f"model '{llm_override}' is a {entry.capability} model, not an llm")
-        entries["llm"] = entry
+    for capability, override in (("llm", llm_override), ("asr", asr_override)):
+        if override:
+            entry = get_entry(override)
+            if entry.capability != capability:
+                raise ModelError(f"model '{override}' is a {entry.capability} model, not an {capability}")
+            entries[capability] = entry
     return entries
 
 

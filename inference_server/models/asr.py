@@ -1,4 +1,7 @@
-"""Speech-to-text on short utterances (the VAD cuts the stream; this decodes each piece)."""
+"""Speech-to-text on short utterances (the VAD cuts the stream; this decodes each piece).
+
+Backends: faster-whisper (Whisper in CTranslate2) and Moonshine (ONNX, moonshine.py).
+"""
 
 from __future__ import annotations
 

@@ -23,6 +23,7 @@ from bench.metrics import (_edit_counts, der, normalize_text, number_to_words, p
     ("in 2024 and 1984 and 2005", "in twenty twenty four and nineteen eighty four and two thousand five"),
     ("3.5 hours, okay?", "three point five hours ok"),
     ("Tom & Jerry", "tom and jerry"),
+    ("Go forward ten metres.", "go forward ten meters"),
 ])
 def test_normalize_text(raw, expected):
     assert normalize_text(raw) == expected

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -11,7 +12,8 @@ import numpy as np
 import pytest
 
 from bench.audio import load_conversation
-from bench.metrics import wer
+from bench.metrics import der, wer
+from bench.reference import RefTurn, write_stm
 from bench.server import running_server
 from inference_server.audio import encode_wav
 
@@ -50,6 +52,16 @@ def test_a_missing_model_is_one_clear_line(tmp_path):
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
+def test_an_unreadable_reference_is_one_clear_line(tmp_path):
+    audio = tmp_path / "a.wav"
+    audio.write_bytes(encode_wav(np.zeros(16000, np.int16), 16000))
+    bad = tmp_path / "ref.rttm"
+    bad.write_text("SPEAKER a 1 start 1.0 <NA> <NA> x <NA> <NA>\n")
+    result = parley("transcribe", str(audio), "--reference", str(bad))
+    assert result.returncode == 1 and "ref.rttm:1: not an RTTM SPEAKER line" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
 def _unboxed(text: str) -> str:
     """Click's usage error as one line: rich wraps it in a box as wide as the terminal."""
     return " ".join(text.replace("│", " ").split())
@@ -64,12 +76,21 @@ def test_an_undecodable_file_is_one_clear_line(tmp_path):
 
 
 @pytest.mark.slow
-def test_transcribe_in_process_gives_speakers_and_emotions(audio_cache, model_settings):
+def test_transcribe_in_process_gives_speakers_and_emotions(audio_cache, model_settings, tmp_path):
     conversation = load_conversation("short", audio_cache)
-    result = parley("transcribe", str(conversation.path), "--format", "json",
+    stm = tmp_path / "short.stm"
+    write_stm(stm, "short", [RefTurn(t.start, t.end, t.speaker, t.text) for t in conversation.turns])
+    result = parley("transcribe", str(conversation.path), "--format", "json", "--reference", str(stm),
                     env={"PARLEY_DATA_DIR": str(model_settings.data_dir), "PARLEY_LLM_MODEL": model_settings.llm_model})
     assert result.returncode == 0, result.stderr
     transcript = json.loads(result.stdout)
+    # The scores on stderr are those of the transcript on stdout: DER with no collar, WER.
+    scores = re.search(r"against short.stm: DER ([\d.]+)%.*WER ([\d.]+)%; finals (\d+)", result.stderr)
+    assert scores, result.stderr
+    expected_der = der(conversation.turns, transcript["segments"], collar=0.0).der
+    assert float(scores[1]) == pytest.approx(100 * expected_der, abs=0.06)
+    assert float(scores[2]) == pytest.approx(100 * wer(conversation.text, transcript["text"]), abs=0.06)
+    assert int(scores[3]) == len(transcript["segments"])
     assert set(transcript) == {"duration", "text", "segments"}
     assert transcript["duration"] == pytest.approx(conversation.duration, abs=0.05)
     assert wer(conversation.text, transcript["text"]) <= 0.25

@@ -1,0 +1,109 @@
+"""Moonshine base-en: converted at pull time from its pinned wheel, decoding real speech."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bench.audio import librivox_clips, load_pcm16k
+from bench.metrics import wer
+from bench.server import running_server as serve
+from bench.streams import stream_audio
+from inference_server import catalog
+from inference_server.catalog import ModelError, profile_entries
+from inference_server.loader import load_asr
+from inference_server.models.moonshine import MoonshineSTT, decode_tokens, load_tokens, repeated_tail
+
+NAME = "moonshine-base-en"
+
+
+def test_tokens_join_bytes_and_word_marks(tmp_path):
+    vocabulary = [b"<unk>", b"<s>", b"</s>", b"\xc3", b"\xa9", "\u2581caf".encode(), "\u2581ok".encode()]
+    assert decode_tokens(vocabulary, [5, 3, 4, 6, 2]) == "café ok"
+    assert decode_tokens(vocabulary, [1, 99]) == ""  # specials and unknown ids drop out
+    (tmp_path / "tokenizer.bin").write_bytes(bytes([5]) + b"<unk>" + bytes([130, 1]) + b"x" * 130)
+    assert load_tokens(tmp_path / "tokenizer.bin") == [b"<unk>", b"x" * 130]
+
+
+def test_asr_override_replaces_the_profile_default_and_checks_the_capability():
+    assert profile_entries("cpu", asr_override=NAME)["asr"].name == NAME
+    assert profile_entries("cpu", asr_override="whisper-tiny.en")["asr"].name == "whisper-tiny.en"
+    with pytest.raises(ModelError, match="not an asr"):
+        profile_entries("cpu", asr_override="smollm2-135m-instruct-q4_1")
+
+
+@pytest.fixture(scope="module")
+def moonshine_dir(model_settings) -> Path:
+    """Pulled into the shared models dir (a 55 MB wheel the first time, then a cheap check)."""
+    return catalog.pull([NAME], model_settings.models_dir, progress=False)[NAME]
+
+
+@pytest.fixture(scope="module")
+def moonshine(moonshine_dir) -> MoonshineSTT:
+    model = load_asr(catalog.get_entry(NAME), moonshine_dir, "cpu", 2)
+    assert isinstance(model, MoonshineSTT)
+    yield model
+    model.close()
+
+
+@pytest.mark.slow
+def test_pull_converts_the_pinned_inputs_and_records_the_outputs(moonshine_dir, model_settings, tmp_path):
+    entry = catalog.get_entry(NAME)
+    marker = json.loads((moonshine_dir / catalog.MARKER).read_text())
+    assert marker["sha256"] == entry.sha256  # the inputs, as fetched
+    assert sorted(marker["files"]) == ["decoder_model_merged.onnx", "encoder_model.onnx", "tokenizer.bin"]
+    assert marker["converted"]["outputs"]["encoder_model.onnx"] == marker["files"]["encoder_model.onnx"][1]
+    assert not list(moonshine_dir.glob("*.ort"))
+    copy = tmp_path / "models"
+    shutil.copytree(moonshine_dir, copy / NAME)
+    assert catalog.verify(entry, copy)
+    with open(copy / NAME / "decoder_model_merged.onnx", "r+b") as handle:
+        handle.seek(10_000)
+        handle.write(b"\x00" * 8)
+    assert not catalog.verify(entry, copy)
+
+
+@pytest.mark.slow
+def test_reads_real_speech(moonshine):
+    clips = librivox_clips()
+    texts = [r.text for r in moonshine.recognize([load_pcm16k(c.path) for c in clips])]
+    assert wer([c.text for c in clips], texts) <= 0.08
+
+
+@pytest.mark.slow
+def test_long_clip_needs_no_thirty_second_window(moonshine):
+    clips = librivox_clips()
+    audio = np.concatenate([load_pcm16k(c.path) for c in clips])  # ~24.7 s
+    text = moonshine.recognize([audio])[0].text
+    assert wer(" ".join(c.text for c in clips), text) <= 0.12
+
+
+@pytest.mark.slow
+def test_silence_and_tiny_clips_give_no_words(moonshine):
+    quiet = np.random.default_rng(0).normal(0, 1e-4, 32000).astype(np.float32)
+    out = moonshine.recognize([np.zeros(16000, np.float32), quiet, np.zeros(400, np.float32)])
+    assert [r.text for r in out] == ["", "", ""]
+
+
+@pytest.mark.slow
+async def test_streams_interims_and_a_final_with_moonshine(model_settings, models, moonshine):
+    clip = librivox_clips()[0]
+    audio = np.concatenate([load_pcm16k(clip.path), np.zeros(16000, np.float32)])
+    with serve(model_settings, dataclasses.replace(models, asr=moonshine)) as url:
+        run = await stream_audio(url, audio, speed=1.0)
+    types = run.types()
+    assert types.index("interim") < types.index("final")
+    assert len(run.interims) >= 2  # re-decodes of the growing utterance
+    assert wer(clip.text, run.text) <= 0.1, run.text
+
+
+def test_a_decoding_loop_is_cut_after_its_first_pass():
+    sentence = [10, 11, 12, 13, 14]
+    assert repeated_tail(sentence + sentence) == 5
+    assert repeated_tail([7, 7, 7, 7]) == 0  # "five five five five": short repeats are speech
+    assert repeated_tail([1, 2, 3, 4, 9, 1, 2, 3, 4]) == 0  # not back to back
