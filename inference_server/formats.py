@@ -1,16 +1,14 @@
-"""Transcript renderings: text, SRT, WebVTT."""
+"""Transcript renderings: text, SRT, WebVTT (the latter two written by parley.subtitles)."""
 
 from __future__ import annotations
+
+from parley import subtitles
 
 from .protocol import Transcript
 
 
-def _clock(seconds: float, sep: str) -> str:
-    millis = int(round(seconds * 1000))
-    hours, millis = divmod(millis, 3_600_000)
-    minutes, millis = divmod(millis, 60_000)
-    secs, millis = divmod(millis, 1000)
-    return f"{hours:02d}:{minutes:02d}:{secs:02d}{sep}{millis:03d}"
+def _cues(transcript: Transcript) -> list[subtitles.Cue]:
+    return [subtitles.Cue(s.start, s.end, s.speaker, s.text) for s in transcript.segments]
 
 
 def to_text(transcript: Transcript) -> str:
@@ -18,12 +16,8 @@ def to_text(transcript: Transcript) -> str:
 
 
 def to_srt(transcript: Transcript) -> str:
-    blocks = [f"{i}\n{_clock(s.start, ',')} --> {_clock(s.end, ',')}\n[{s.speaker}] {s.text}\n"
-              for i, s in enumerate(transcript.segments, 1)]
-    return "\n".join(blocks)
+    return subtitles.to_srt(_cues(transcript))
 
 
 def to_vtt(transcript: Transcript) -> str:
-    blocks = [f"{_clock(s.start, '.')} --> {_clock(s.end, '.')}\n<v {s.speaker}>{s.text}\n"
-              for s in transcript.segments]
-    return "WEBVTT\n\n" + "\n".join(blocks)
+    return subtitles.to_vtt(_cues(transcript))

@@ -49,7 +49,7 @@ def test_transcription_formats(http, clip, fmt):
     elif fmt == "text":
         assert wer(clip.text, response.text) <= 0.15
     elif fmt == "srt":
-        assert response.text.startswith("1\n00:00:0") and " --> " in response.text and "[S1]" in response.text
+        assert response.text.startswith("1\n00:00:0") and " --> " in response.text and "S1: " in response.text
     elif fmt == "vtt":
         assert response.text.startswith("WEBVTT\n\n") and "<v S1>" in response.text
     else:
