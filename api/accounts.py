@@ -1,7 +1,7 @@
 """Accounts, rooms with members, sessions, memories and speaker enrollment, as one unit for
 api/app.py:
 
-    include_account_routes(app)                       # when building the app
+    include_account_routes(app)                       # when building the app (after install_error_handlers)
     async with account_services(settings, client, client) as accounts:   # in the lifespan
         app.state.accounts = accounts
 
@@ -13,12 +13,10 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from .auth.context import AccountServices, account_services
-from .auth.errors import install_account_error_handlers
 from .routes import auth, memories, room_access, sessions, speakers
 
 
 def include_account_routes(app: FastAPI) -> None:
-    install_account_error_handlers(app)
     for module in (auth, room_access, sessions, memories, speakers):
         app.include_router(module.router)
 

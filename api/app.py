@@ -22,7 +22,7 @@ from parley.signalling import RoomHost
 from parley.store import Store
 
 from .accounts import account_services, include_account_routes
-from .auth.deps import current_principal
+from .deps import current_principal
 from .errors import install_error_handlers
 from .routes import health, metrics, rooms
 from .state import ApiState

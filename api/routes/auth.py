@@ -10,8 +10,8 @@ from fastapi import APIRouter, Cookie, Path, Request, Response
 from pydantic import BaseModel, Field, field_validator
 
 from ..auth.api_keys import SCOPES
-from ..auth.deps import AccountsDep, AdminUser, AnyPrincipal, InteractiveUser, enforce_rate_limit
-from ..auth.errors import unauthorized
+from ..deps import AccountsDep, AdminUser, AnyPrincipal, InteractiveUser, enforce_rate_limit
+from ..errors import unauthorized
 from ..auth.service import Login
 from ..schemas import DisplayName
 from parley.store.records import ApiKey, User

@@ -12,8 +12,8 @@ from pydantic import BaseModel, Field
 from inference_server.client import InferenceError
 
 from ..auth.context import AccountServices
-from ..auth.deps import AccountsDep, MemoriesRead, MemoriesWrite
-from ..auth.errors import HeaderProblem
+from ..deps import AccountsDep, MemoriesRead, MemoriesWrite
+from ..errors import HeaderProblem
 from parley.store.records import Memory, MemoryHit, NewMemory
 
 router = APIRouter(prefix="/api/memories", tags=["memories"])

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Body, Path, Response
 from pydantic import BaseModel, Field
 
-from ..auth.deps import AccountsDep, RoomsRead, RoomsWrite
+from ..deps import AccountsDep, RoomsRead, RoomsWrite
 from ..auth.tokens import livekit_token
 from ..schemas import ROOM_PATTERN, DisplayName
 from parley.store.records import Room, RoomMember

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from parley.signalling import InvalidOffer, NameTaken, RoomFull
 
-from ..auth.deps import AccountsDep, CurrentUser, RoomsRead
+from ..deps import AccountsDep, CurrentUser, RoomsRead
 from ..deps import JoinGrantDep, RoomName, RoomsDep, SettingsDep
 from ..errors import APIProblem
 from ..schemas import ClientConfig, JoinRequest, JoinResponse, RoomInfo

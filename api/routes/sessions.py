@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, Field
 
-from ..auth.deps import AccountsDep, SessionsRead, SessionsWrite
+from ..deps import AccountsDep, SessionsRead, SessionsWrite
 from ..schemas import ROOM_PATTERN
 from parley.store.records import Participant, Segment, Session
 from ..transcript_export import MEDIA_TYPES, ExportFormat, export

@@ -13,8 +13,8 @@ from starlette.formparsers import MultiPartException
 
 from inference_server.client import InferenceError
 
-from ..auth.deps import AccountsDep, SpeakersRead, SpeakersWrite
-from ..auth.errors import HeaderProblem
+from ..deps import AccountsDep, SpeakersRead, SpeakersWrite
+from ..errors import HeaderProblem
 from ..errors import APIProblem
 from ..schemas import DisplayName
 from parley.store.records import Speaker
