@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     min_silence_ms: int = 400
     interim_interval_ms: int = 400
     max_utterance_s: float = 20.0
+    sentence_pause_ms: int = 200  # a caption may end at a pause this short after a complete sentence
+    max_caption_s: float = 7.0  # no live caption longer than this, pause or not
     speaker_threshold: float = 0.72
 
     # API / web

@@ -199,7 +199,8 @@ class ParleySpeechStream(stt.RecognizeStream):
                     speaker_id=event.speaker, metadata={"emotion": event.emotion, "emotion_score": event.emotion_score,
                                                         "utterance_id": event.utterance_id})]))
             self._report_usage(str(event.utterance_id))
-            self._close_utterance(event.utterance_id, self.start_time + event.end)
+            if event.last:  # a sentence committed mid-speech does not end the speech
+                self._close_utterance(event.utterance_id, self.start_time + event.end)
         elif isinstance(event, SpeechEnded):
             # The server ends speech before its final is decoded; livekit-agents expects the final
             # first (the turn is judged on the transcript), so END_OF_SPEECH waits for the final,
