@@ -178,7 +178,7 @@ class ParticipantTranscriber:
                 caption_id=self._caption_id(event.utterance_id, event.segment), participant_id=pid, speaker=labels.last,
                 text=event.text, start=round(event.start + offset, 3), end=round(event.end + offset, 3)))
             await self._tell(UserTranscript(pid, labels.last, event.text, False, now))
-        elif isinstance(event, Final):
+        elif isinstance(event, Final) and event.text:  # an empty final only closes its utterance
             label, index = labels.label(event.speaker)
             await self._publish(CaptionFinal(
                 caption_id=self._caption_id(event.utterance_id, event.segment), participant_id=pid, speaker=label,

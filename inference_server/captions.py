@@ -37,8 +37,8 @@ class CaptionPolicy:
     sentence_pause_ms: int = 200
     min_caption_s: float = 1.0  # a shorter sentence waits for the next one (or the turn's end)
     soft_caption_s: float = 4.0
-    max_caption_s: float = 7.0
-    search_s: float = 2.0
+    max_caption_s: float = 7.5
+    search_s: float = 2.5
 
     def commit_at_pause(self, text: str, seconds: float) -> bool:
         """Whether the caption decoded up to a short pause is final (speech goes on after it)."""

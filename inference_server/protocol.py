@@ -12,7 +12,8 @@ Captions and turns are different things. `speech_ended` is the end of a stretch 
 (a long pause): what turn-taking listens to. A caption can become final before that, while
 speech goes on (a sentence ended at a short pause, the speaker changed, or the caption grew
 too long): an utterance then has several finals, numbered by `segment` (0, 1, ...), and the
-one that closes it has `last` set. Interims carry the `segment` they will become.
+one that closes it has `last` set; that one has empty text when every word was already
+final (it only closes the utterance: show nothing). Interims carry the `segment` they will become.
 """
 
 from __future__ import annotations

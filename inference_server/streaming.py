@@ -34,6 +34,7 @@ from .protocol import (SAMPLE_RATE, Final, Interim, Ready, SpeechEnded, SpeechSt
                        StreamEvent)
 from .scheduler import Priority
 from .segmenter import Segmenter, SpeechEnd, SpeechStart
+from .speaker_changes import SpeakerChangeDetector
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,10 @@ Emit = Callable[[StreamEvent], Awaitable[None]]
 
 class StreamTooLong(Exception):
     pass
+
+
+async def _nothing() -> str:
+    return ""
 
 
 @dataclass
@@ -85,7 +90,13 @@ class TranscriptionStream:
         self._policy = CaptionPolicy(sentence_pause_ms=settings.sentence_pause_ms,
                                      max_caption_s=settings.max_caption_s)
         self._pause_samples = int(self._policy.sentence_pause_ms * SAMPLE_RATE / 1000)
+        self._min_split = int(0.5 * SAMPLE_RATE)  # no final shorter than this from a speaker change
         self._diarizer = OnlineDiarizer(threshold=settings.speaker_threshold)
+        self._changes = SpeakerChangeDetector(window=int(settings.change_window_s * SAMPLE_RATE),
+                                              hop=int(settings.change_hop_s * SAMPLE_RATE),
+                                              threshold=settings.change_threshold)
+        self._recent = np.zeros(0, np.float32)  # the newest audio, for change windows
+        self._window_task: tuple[int, asyncio.Task] | None = None
         self._interim_every = int(settings.interim_interval_ms * SAMPLE_RATE / 1000)
         self._max_samples = int(settings.max_stream_seconds * SAMPLE_RATE)
         self._metrics = engine.scheduler.metrics
@@ -93,6 +104,7 @@ class TranscriptionStream:
         self._utterance = 0
         self._segment = 0  # finals committed so far in the utterance in progress
         self._next_interim_at = 0
+        self._interim_end = 0  # audio end of the newest interim sent: interims never go back in time
         self._interim_task: asyncio.Task | None = None
         self._candidate: _Candidate | None = None
         self._finals: asyncio.Queue[_Caption | None] = asyncio.Queue()
@@ -110,9 +122,12 @@ class TranscriptionStream:
         self._received += len(samples)
         if self._received > self._max_samples:
             raise StreamTooLong(f"stream longer than the configured maximum of {self._max_samples // SAMPLE_RATE} s")
+        if self._config.diarization:
+            self._recent = np.concatenate([self._recent, samples])[-(self._changes.window + 2 * self._changes.hop):]
         for event in self._segmenter.push(samples):
             await self._on_segment(event)
-        self._consider_pause()
+        self._follow_speaker_changes()
+        await self._consider_pause()
         self._bound_caption_length()
         self._maybe_interim()
 
@@ -129,7 +144,8 @@ class TranscriptionStream:
     async def close(self) -> None:
         """The client went away: drop pending work."""
         for task in (self._interim_task, self._final_worker,
-                     self._candidate.task if self._candidate else None):
+                     self._candidate.task if self._candidate else None,
+                     self._window_task[1] if self._window_task else None):
             if task and not task.done():
                 task.cancel()
 
@@ -140,6 +156,7 @@ class TranscriptionStream:
             self._utterance += 1
             self._segment = 0
             self._next_interim_at = event.start + self._interim_every
+            self._changes.start(event.start)
             await self._emit(SpeechStarted(utterance_id=self._utterance, start=event.start / SAMPLE_RATE))
             return
         await self._emit(SpeechEnded(utterance_id=self._utterance, end=event.end / SAMPLE_RATE))
@@ -147,6 +164,16 @@ class TranscriptionStream:
             self._interim_task.cancel()  # the final supersedes it
         candidate, self._candidate = self._candidate, None
         audio, start, text = event.audio, event.start, None
+        change = self._changes.pending() if self._config.diarization else None
+        self._changes.stop()
+        if change is not None and start + self._min_split < change < event.end - self._min_split and len(audio):
+            # A change too close to the end for a later window to confirm: split the last final there.
+            if candidate:
+                candidate.task.cancel()
+                candidate = None
+            head = audio[: change - start]
+            self._commit(start, change, self._recognize(head), head, last=False)
+            audio, start = audio[change - start:], change
         if candidate and (candidate.start, candidate.end) == (event.start, event.end):
             text = candidate.task  # decoded during the pause the VAD waited out
         elif candidate and candidate.start == event.start and self._sentence_done(candidate) and len(audio):
@@ -155,12 +182,34 @@ class TranscriptionStream:
             audio, start = audio[candidate.end - start:], candidate.end
         elif candidate:
             candidate.task.cancel()
-        if len(audio):
+        if len(audio) or self._segment:
+            # After mid-speech finals the utterance always gets its `last` one, empty if nothing followed.
             self._commit(start, event.end, text or self._recognize(audio), audio, last=True)
 
     # --- mid-speech finals ------------------------------------------------------------------
 
-    def _consider_pause(self) -> None:
+    def _follow_speaker_changes(self) -> None:
+        """Embed sliding windows while someone speaks; split the caption where the voice changes."""
+        if not self._config.diarization:
+            return
+        if self._window_task is not None:
+            end, task = self._window_task
+            if not task.done():
+                return  # one window at a time: a loaded server embeds fewer, never falls behind
+            self._window_task = None
+            embedding = None if task.cancelled() or task.exception() is not None else task.result()
+            change = self._changes.add(end, embedding)
+            if change is not None and change > self._segmenter.utterance_start + self._min_split:
+                self.split(change)
+        end = self._changes.due(self._received)
+        if end is None:
+            return
+        window = self._recent[len(self._recent) - (self._received - end) - self._changes.window:
+                              len(self._recent) - (self._received - end)]
+        task = asyncio.create_task(self._engine.speaker_embedding(window, priority=Priority.LIVE))
+        self._window_task = (end, task)
+
+    async def _consider_pause(self) -> None:
         """At a short pause, decode the caption so far; once speech resumes, keep it if it is a sentence."""
         segmenter = self._segmenter
         end = segmenter.settled_end(self._pause_samples)
@@ -173,11 +222,23 @@ class TranscriptionStream:
                 audio = segmenter.utterance_audio()[: candidate.end - candidate.start]
                 segmenter.cut(candidate.end)
                 self._commit(candidate.start, candidate.end, candidate.task, audio, last=False)
-        if end is None or self._candidate is not None or end <= segmenter.utterance_start:
-            return
+            else:
+                await self._candidate_as_interim(candidate)
         start = segmenter.utterance_start
+        if end is None or self._candidate is not None or end - start < self._policy.min_caption_s * SAMPLE_RATE:
+            return  # speaking, already decoding, or too short to be a caption of its own
         audio = segmenter.utterance_audio()[: end - start]
         self._candidate = _Candidate(start, end, self._recognize(audio))
+
+    async def _candidate_as_interim(self, candidate: _Candidate) -> None:
+        """A pause's decode that was not a sentence end is still the best hypothesis so far: show it."""
+        task = candidate.task
+        if (not self._config.interim or task.cancelled() or task.exception() is not None or not task.result()
+                or candidate.start != self._segmenter.utterance_start or candidate.end <= self._interim_end):
+            return
+        self._interim_end = candidate.end
+        await self._emit(Interim(utterance_id=self._utterance, segment=self._segment, text=task.result(),
+                                 start=candidate.start / SAMPLE_RATE, end=candidate.end / SAMPLE_RATE))
 
     def _sentence_done(self, candidate: _Candidate) -> bool:
         task = candidate.task
@@ -193,6 +254,8 @@ class TranscriptionStream:
         start = segmenter.utterance_start
         if not segmenter.speaking or segmenter.position - start < self._policy.max_caption_s * SAMPLE_RATE:
             return
+        if segmenter.settled_end() is not None:
+            return  # a pause is under way: it ends the caption (or the turn) better than a cut
         earliest = segmenter.position - int(self._policy.search_s * SAMPLE_RATE)
         self.split(segmenter.quietest_point(earliest))
 
@@ -238,9 +301,11 @@ class TranscriptionStream:
         except Exception:  # noqa: BLE001 - an interim is best effort; the final will follow
             log.exception("interim decode failed on stream %s", self.id)
             return
-        if (utterance, segment) != (self._utterance, self._segment) or not text or not self._segmenter.speaking:
-            return  # a newer caption or the final overtook it
         end = start + len(audio)
+        if ((utterance, segment) != (self._utterance, self._segment) or not text or not self._segmenter.speaking
+                or end <= self._interim_end):
+            return  # a newer caption or the final overtook it
+        self._interim_end = end
         self._metrics.interim_lag.observe(max(0.0, (self._received - end) / SAMPLE_RATE))
         await self._emit(Interim(utterance_id=utterance, segment=segment, text=text, start=start / SAMPLE_RATE,
                                  end=end / SAMPLE_RATE))
@@ -248,7 +313,8 @@ class TranscriptionStream:
     # --- finals -------------------------------------------------------------------------------
 
     def _recognize(self, audio: np.ndarray) -> asyncio.Task[str]:
-        return asyncio.create_task(self._engine.recognize(audio, priority=Priority.LIVE))
+        return asyncio.create_task(self._engine.recognize(audio, priority=Priority.LIVE) if len(audio)
+                                   else _nothing())
 
     async def _analyse(self, text_task: asyncio.Task[str], audio: np.ndarray) -> _Analysis | None:
         engine = self._engine
@@ -277,10 +343,17 @@ class TranscriptionStream:
             except Exception:  # noqa: BLE001 - one bad utterance must not end the stream
                 log.exception("final decode failed on stream %s", self.id)
                 continue
+            if analysis is None and caption.last and caption.segment:
+                analysis = _Analysis("", None, ("neutral", 1.0))  # closes the utterance: nothing after the last final
             if analysis is None:
                 continue
             duration = (caption.end - caption.start) / SAMPLE_RATE
-            speaker = self._diarizer.assign(analysis.embedding, duration) if self._config.diarization else "S1"
+            if not analysis.text:
+                speaker = self._diarizer.last_label or "S1"
+            elif self._config.diarization:
+                speaker = self._diarizer.assign(analysis.embedding, duration)
+            else:
+                speaker = "S1"
             self._metrics.final_latency.observe(time.monotonic() - caption.committed_at)
             await self._emit(Final(utterance_id=caption.utterance, segment=caption.segment, last=caption.last,
                                    text=analysis.text, start=caption.start / SAMPLE_RATE,

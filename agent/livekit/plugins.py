@@ -190,6 +190,8 @@ class ParleySpeechStream(stt.RecognizeStream):
                 type=stt.SpeechEventType.INTERIM_TRANSCRIPT, request_id=str(event.utterance_id),
                 alternatives=[stt.SpeechData(language=LANGUAGE, text=event.text, start_time=event.start + offset,
                                              end_time=event.end + offset)]))
+        elif isinstance(event, Final) and not event.text:
+            self._close_utterance(event.utterance_id, self.start_time + event.end)  # nothing after the last final
         elif isinstance(event, Final):
             self._emit(stt.SpeechEvent(
                 type=stt.SpeechEventType.FINAL_TRANSCRIPT, request_id=str(event.utterance_id),
