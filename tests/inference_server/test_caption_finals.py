@@ -152,3 +152,41 @@ async def test_a_long_pause_still_ends_the_turn_with_one_final():
     assert [(f.text, f.segment, f.last) for f in finals(events)] == [("hello there.", 0, True),
                                                                     ("how are you?", 0, True)]
     assert sum(isinstance(e, SpeechEnded) for e in events) == 2
+
+
+async def test_minutes_without_a_pause_keep_captions_flowing_and_memory_bounded():
+    words = [Word(f"w{i}", 0.26, 0.07) for i in range(600)]  # over 3 minutes, never a 200 ms pause
+    events: list = []
+    longest = 0
+
+    async def emit(event) -> None:
+        events.append(event)
+
+    engine = WordRecognizer(words)
+    stream = TranscriptionStream(engine, Settings(), StreamConfig(emotion=False, diarization=False), emit)
+    pcm = (render(words) * 32767).astype("<i2").tobytes()
+    for offset in range(0, len(pcm), 3200):  # 100 ms chunks
+        await stream.feed(pcm[offset:offset + 3200])
+        longest = max(longest, len(stream._segmenter.utterance_audio()))
+        for _ in range(5):
+            await asyncio.sleep(0)
+    await stream.finish()
+    got = finals(events)
+    assert longest <= 8 * SAMPLE_RATE  # the caption in progress never holds more than the longest caption
+    assert len(got) >= 180 / 7.5
+    assert max(f.end - f.start for f in got) <= 7.5 + 1e-6
+    assert " ".join(f.text.rstrip(".") for f in got).split() == [w.text for w in words]
+    assert sum(isinstance(e, SpeechEnded) for e in events) == 1
+
+
+async def test_silence_gives_no_events_at_all():
+    events: list = []
+
+    async def emit(event) -> None:
+        events.append(event)
+
+    stream = TranscriptionStream(WordRecognizer([]), Settings(), StreamConfig(), emit)
+    for _ in range(500):  # 10 s
+        await stream.feed(bytes(640))
+    await stream.finish()
+    assert events == []
