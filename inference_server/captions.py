@@ -34,7 +34,7 @@ def is_complete_sentence(text: str) -> bool:
 
 @dataclass(frozen=True)
 class CaptionPolicy:
-    sentence_pause_ms: int = 200
+    sentence_pause_ms: int = 150
     min_caption_s: float = 1.0  # a shorter sentence waits for the next one (or the turn's end)
     soft_caption_s: float = 4.0
     max_caption_s: float = 7.5

@@ -206,7 +206,7 @@ class TranscriptionStream:
             return
         window = self._recent[len(self._recent) - (self._received - end) - self._changes.window:
                               len(self._recent) - (self._received - end)]
-        task = asyncio.create_task(self._engine.speaker_embedding(window, priority=Priority.LIVE))
+        task = asyncio.create_task(self._engine.speaker_embedding(window, priority=Priority.INTERIM))
         self._window_task = (end, task)
 
     async def _consider_pause(self) -> None:
