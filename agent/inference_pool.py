@@ -325,6 +325,8 @@ class FailoverStream:
             self._told.add((event.type, ours))
         if isinstance(event, SpeechStarted):
             self._pending.setdefault(ours, self._offset + round(event.start * SAMPLE_RATE))
+        elif isinstance(event, Final) and not event.last:
+            self._pending[ours] = self._offset + round(event.end * SAMPLE_RATE)  # replay only what is not final
         elif isinstance(event, Final):
             self._pending.pop(ours, None)
             self._told -= {("speech_started", ours), ("speech_ended", ours)}

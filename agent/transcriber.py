@@ -175,13 +175,13 @@ class ParticipantTranscriber:
             await self._tell(UserStoppedSpeaking(pid, now, speech_end_at=now - ago))
         elif isinstance(event, Interim):
             await self._publish(CaptionInterim(
-                caption_id=self._caption_id(event.utterance_id), participant_id=pid, speaker=labels.last,
+                caption_id=self._caption_id(event.utterance_id, event.segment), participant_id=pid, speaker=labels.last,
                 text=event.text, start=round(event.start + offset, 3), end=round(event.end + offset, 3)))
             await self._tell(UserTranscript(pid, labels.last, event.text, False, now))
-        elif isinstance(event, Final):
+        elif isinstance(event, Final) and event.text:  # an empty final only closes its utterance
             label, index = labels.label(event.speaker)
             await self._publish(CaptionFinal(
-                caption_id=self._caption_id(event.utterance_id), participant_id=pid, speaker=label,
+                caption_id=self._caption_id(event.utterance_id, event.segment), participant_id=pid, speaker=label,
                 speaker_index=index, text=event.text, start=round(event.start + offset, 3),
                 end=round(event.end + offset, 3), emotion=event.emotion, emotion_score=event.emotion_score))
             await self._tell(UserTranscript(pid, label, event.text, True, now, event.emotion, event.emotion_score))
@@ -192,8 +192,10 @@ class ParticipantTranscriber:
         if self._hear is not None:
             await self._hear(event)
 
-    def _caption_id(self, utterance_id: int) -> str:
-        return f"{self.participant.id}-{self.epoch}-{utterance_id}"
+    def _caption_id(self, utterance_id: int, segment: int) -> str:
+        """One caption per final: an utterance committed in several finals shows several lines."""
+        suffix = f".{segment}" if segment else ""
+        return f"{self.participant.id}-{self.epoch}-{utterance_id}{suffix}"
 
     async def _set_available(self, available: bool, message: str) -> None:
         if available != self._available:

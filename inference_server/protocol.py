@@ -7,6 +7,13 @@ Streaming transcription (`/v1/stream`, WebSocket):
 Times are seconds from the start of the stream's audio. Per utterance the server sends
 `speech_started`, `interim`s, then `speech_ended` as soon as the VAD has seen the pause, then
 the `final` once decoded; a started/ended pair with no final was noise (a click, a cough).
+
+Captions and turns are different things. `speech_ended` is the end of a stretch of speech
+(a long pause): what turn-taking listens to. A caption can become final before that, while
+speech goes on (a sentence ended at a short pause, the speaker changed, or the caption grew
+too long): an utterance then has several finals, numbered by `segment` (0, 1, ...), and the
+one that closes it has `last` set; that one has empty text when every word was already
+final (it only closes the utterance: show nothing). Interims carry the `segment` they will become.
 """
 
 from __future__ import annotations
@@ -82,6 +89,7 @@ class Interim(BaseModel):
 
     type: Literal["interim"] = "interim"
     utterance_id: int
+    segment: int = 0  # the final this text will become (text already final is not repeated)
     text: str
     start: float
     end: float  # audio time up to which `text` was decoded
@@ -90,6 +98,8 @@ class Interim(BaseModel):
 class Final(BaseModel):
     type: Literal["final"] = "final"
     utterance_id: int
+    segment: int = 0  # finals of one utterance count up from 0
+    last: bool = True  # False: committed mid-speech (sentence end, speaker change), more follows
     text: str
     start: float
     end: float

@@ -2,6 +2,8 @@
 
 Fed float32 16 kHz audio in any chunk size, it reports where speech starts and ends, and
 hands over each finished utterance's audio. Sample positions count from the stream start.
+A caller may `cut` the utterance in progress (a caption committed mid-speech): the audio
+before the cut is dropped and the utterance's remaining part starts there.
 """
 
 from __future__ import annotations
@@ -53,6 +55,8 @@ class Segmenter:
         self._start = 0
         self._last_speech_end = 0
         self._onset_frames = 0
+        self._was_cut = False  # the rest of a cut utterance is decoded however short: it follows speech
+        self._probs: list[tuple[int, float]] = []  # (frame end, VAD probability) of the utterance in progress
 
     @property
     def speaking(self) -> bool:
@@ -70,15 +74,35 @@ class Segmenter:
     def utterance_start(self) -> int:
         return self._start
 
-    def settled_end(self) -> int | None:
+    def settled_end(self, min_silence: int | None = None) -> int | None:
         """Where the utterance in progress ends if the silence now under way lasts.
 
-        Known once the silence is longer than the post-roll; None while speech goes on.
-        Lets a caller start decoding during the silence the VAD must wait out.
+        Known once the silence is longer than the post-roll (or `min_silence` samples); None
+        while speech goes on. Lets a caller start decoding during the silence the VAD must
+        wait out, or try a short pause as a sentence end.
         """
-        if not self._speaking or self._position - self._last_speech_end < self._post_roll:
+        wait = max(self._post_roll, min_silence or 0)
+        if not self._speaking or self._position - self._last_speech_end < wait:
             return None
         return self._last_speech_end + self._post_roll
+
+    def cut(self, at: int) -> None:
+        """Drop the utterance's audio before sample `at`: what follows is its new start."""
+        if not self._speaking or not self._start < at <= self._position:
+            raise ValueError(f"cannot cut at {at}: the utterance runs {self._start}..{self._position}")
+        drop = at - self._start
+        self._audio = [self.utterance_audio()[drop:]]
+        self._probs = [(end, prob) for end, prob in self._probs if end > at]
+        self._start = at
+        self._was_cut = True
+
+    def quietest_point(self, earliest: int) -> int:
+        """The frame boundary after `earliest` where the VAD was least sure of speech (between words)."""
+        window = [(prob, end) for end, prob in self._probs if end - self._frame >= max(earliest, self._start)]
+        if not window:
+            return self._position
+        _, end = min(window)
+        return end - self._frame // 2
 
     def push(self, samples: np.ndarray) -> list[SegmenterEvent]:
         events: list[SegmenterEvent] = []
@@ -111,9 +135,11 @@ class Segmenter:
             self._speaking = True
             self._start = max(0, self._position - len(self._history))
             self._audio = [self._history.copy()]
+            self._probs = []  # the pre-roll is never a cut point
             self._last_speech_end = self._position
             return [SpeechStart(self._start)]
         self._audio.append(frame)
+        self._probs.append((self._position, prob))
         if prob >= self._off_threshold:
             self._last_speech_end = self._position
         elif self._position - self._last_speech_end >= self._min_silence:
@@ -127,10 +153,12 @@ class Segmenter:
         start = self._start
         self._speaking = forced  # a forced cut continues speaking in a new utterance
         self._audio = []
+        self._probs = []
         self._history = np.zeros(0, dtype=np.float32)
         self._onset_frames = 0
         events: list[SegmenterEvent] = []
-        if self._last_speech_end - start >= self._min_speech or forced:
+        was_cut, self._was_cut = self._was_cut, False
+        if self._last_speech_end - start >= self._min_speech or forced or was_cut:
             events.append(SpeechEnd(start, end, audio, forced=forced))
         else:
             events.append(SpeechEnd(start, end, np.zeros(0, dtype=np.float32)))  # too short: noise

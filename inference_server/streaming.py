@@ -1,11 +1,17 @@
 """One live transcription stream: audio in, speech/interim/final events out.
 
 VAD runs inline (well under a millisecond per 32 ms frame); every decode goes through the
-scheduler. Interims re-decode the growing utterance at most every `interim_interval_ms`, and
-never while the stream's previous interim is still being decoded, so a loaded server sends
-fewer interims instead of falling behind. The final decode starts speculatively as soon as a
-pause begins, overlapping the silence the VAD must wait out; if speech resumes it is dropped.
-Finals are sent strictly in utterance order.
+scheduler. Interims re-decode the caption in progress at most every `interim_interval_ms`,
+and never while the stream's previous interim is still being decoded, so a loaded server
+sends fewer interims instead of falling behind.
+
+Captions and turns are separate: `speech_started`/`speech_ended` follow the VAD (a long
+pause ends the turn), while a caption may become final mid-speech (captions.py): at a short
+pause after a complete sentence, at a speaker change, or at the longest caption allowed. An
+utterance's finals are numbered by `segment`; the one that closes the utterance has `last`.
+A short pause is decoded speculatively while it lasts; if speech resumes, the decode is kept
+as a candidate and committed once done if its words form a sentence. Finals are sent
+strictly in order.
 """
 
 from __future__ import annotations
@@ -21,12 +27,14 @@ import numpy as np
 
 from parley.settings import Settings
 
+from .captions import CaptionPolicy
 from .diarization import OnlineDiarizer
 from .engine import Engine
 from .protocol import (SAMPLE_RATE, Final, Interim, Ready, SpeechEnded, SpeechStarted, StreamConfig,
                        StreamEvent)
 from .scheduler import Priority
 from .segmenter import Segmenter, SpeechEnd, SpeechStart
+from .speaker_changes import SpeakerChangeDetector
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +45,10 @@ class StreamTooLong(Exception):
     pass
 
 
+async def _nothing() -> str:
+    return ""
+
+
 @dataclass
 class _Analysis:
     text: str
@@ -45,10 +57,25 @@ class _Analysis:
 
 
 @dataclass
-class _Speculation:
+class _Candidate:
+    """A decode of the caption in progress up to a pause, [start, end) in samples."""
+
     start: int
     end: int
-    task: asyncio.Task
+    task: asyncio.Task[str]
+
+
+@dataclass
+class _Caption:
+    """A final on its way: committed, being analysed, sent in order."""
+
+    utterance: int
+    segment: int
+    start: int
+    end: int
+    analysis: asyncio.Task[_Analysis | None]
+    last: bool
+    committed_at: float
 
 
 class TranscriptionStream:
@@ -60,16 +87,27 @@ class TranscriptionStream:
         self._segmenter = Segmenter(engine.models.vad, threshold=settings.vad_threshold,
                                     min_silence_ms=settings.min_silence_ms,
                                     max_utterance_s=settings.max_utterance_s)
+        self._policy = CaptionPolicy(sentence_pause_ms=settings.sentence_pause_ms,
+                                     max_caption_s=settings.max_caption_s)
+        self._pause_samples = int(self._policy.sentence_pause_ms * SAMPLE_RATE / 1000)
+        self._min_split = int(0.5 * SAMPLE_RATE)  # no final shorter than this from a speaker change
         self._diarizer = OnlineDiarizer(threshold=settings.speaker_threshold)
+        self._changes = SpeakerChangeDetector(window=int(settings.change_window_s * SAMPLE_RATE),
+                                              hop=int(settings.change_hop_s * SAMPLE_RATE),
+                                              threshold=settings.change_threshold)
+        self._recent = np.zeros(0, np.float32)  # the newest audio, for change windows
+        self._window_task: tuple[int, asyncio.Task] | None = None
         self._interim_every = int(settings.interim_interval_ms * SAMPLE_RATE / 1000)
         self._max_samples = int(settings.max_stream_seconds * SAMPLE_RATE)
         self._metrics = engine.scheduler.metrics
         self._received = 0
         self._utterance = 0
+        self._segment = 0  # finals committed so far in the utterance in progress
         self._next_interim_at = 0
+        self._interim_end = 0  # audio end of the newest interim sent: interims never go back in time
         self._interim_task: asyncio.Task | None = None
-        self._speculation: _Speculation | None = None
-        self._finals: asyncio.Queue[tuple[int, SpeechEnd, asyncio.Task, float] | None] = asyncio.Queue()
+        self._candidate: _Candidate | None = None
+        self._finals: asyncio.Queue[_Caption | None] = asyncio.Queue()
         self._final_worker = asyncio.create_task(self._send_finals_in_order())
 
     async def start(self) -> None:
@@ -84,9 +122,13 @@ class TranscriptionStream:
         self._received += len(samples)
         if self._received > self._max_samples:
             raise StreamTooLong(f"stream longer than the configured maximum of {self._max_samples // SAMPLE_RATE} s")
+        if self._config.diarization:
+            self._recent = np.concatenate([self._recent, samples])[-(self._changes.window + 2 * self._changes.hop):]
         for event in self._segmenter.push(samples):
             await self._on_segment(event)
-        self._speculate()
+        self._follow_speaker_changes()
+        await self._consider_pause()
+        self._bound_caption_length()
         self._maybe_interim()
 
     async def flush(self) -> None:
@@ -102,7 +144,8 @@ class TranscriptionStream:
     async def close(self) -> None:
         """The client went away: drop pending work."""
         for task in (self._interim_task, self._final_worker,
-                     self._speculation.task if self._speculation else None):
+                     self._candidate.task if self._candidate else None,
+                     self._window_task[1] if self._window_task else None):
             if task and not task.done():
                 task.cancel()
 
@@ -111,48 +154,146 @@ class TranscriptionStream:
     async def _on_segment(self, event: SpeechStart | SpeechEnd) -> None:
         if isinstance(event, SpeechStart):
             self._utterance += 1
+            self._segment = 0
             self._next_interim_at = event.start + self._interim_every
+            self._changes.start(event.start)
             await self._emit(SpeechStarted(utterance_id=self._utterance, start=event.start / SAMPLE_RATE))
             return
         await self._emit(SpeechEnded(utterance_id=self._utterance, end=event.end / SAMPLE_RATE))
         if self._interim_task and not self._interim_task.done():
             self._interim_task.cancel()  # the final supersedes it
-        speculation, self._speculation = self._speculation, None
-        if speculation and (speculation.start, speculation.end) != (event.start, event.end):
-            speculation.task.cancel()
-            speculation = None
-        if len(event.audio):
-            task = speculation.task if speculation else asyncio.create_task(self._analyse(event.audio))
-            self._finals.put_nowait((self._utterance, event, task, time.monotonic()))
-        elif speculation:
-            speculation.task.cancel()
+        candidate, self._candidate = self._candidate, None
+        audio, start, text = event.audio, event.start, None
+        change = self._changes.pending() if self._config.diarization else None
+        self._changes.stop()
+        if change is not None and start + self._min_split < change < event.end - self._min_split and len(audio):
+            # A change too close to the end for a later window to confirm: split the last final there.
+            if candidate:
+                candidate.task.cancel()
+                candidate = None
+            head = audio[: change - start]
+            self._commit(start, change, self._recognize(head), head, last=False)
+            audio, start = audio[change - start:], change
+        if candidate and (candidate.start, candidate.end) == (event.start, event.end):
+            text = candidate.task  # decoded during the pause the VAD waited out
+        elif candidate and candidate.start == event.start and self._sentence_done(candidate) and len(audio):
+            # A sentence, then a few more words before the pause: two finals.
+            self._commit(candidate.start, candidate.end, candidate.task, audio[: candidate.end - start], last=False)
+            audio, start = audio[candidate.end - start:], candidate.end
+        elif candidate:
+            candidate.task.cancel()
+        if len(audio) or self._segment:
+            # After mid-speech finals the utterance always gets its `last` one, empty if nothing followed.
+            self._commit(start, event.end, text or self._recognize(audio), audio, last=True)
 
-    def _speculate(self) -> None:
-        segmenter = self._segmenter
-        end = segmenter.settled_end()
-        current = self._speculation
-        if current and end != current.end:
-            current.task.cancel()  # speech resumed: the pause was mid-sentence
-            self._speculation = current = None
-        if end is None or current is not None:
+    # --- mid-speech finals ------------------------------------------------------------------
+
+    def _follow_speaker_changes(self) -> None:
+        """Embed sliding windows while someone speaks; split the caption where the voice changes."""
+        if not self._config.diarization:
             return
+        if self._window_task is not None:
+            end, task = self._window_task
+            if not task.done():
+                return  # one window at a time: a loaded server embeds fewer, never falls behind
+            self._window_task = None
+            embedding = None if task.cancelled() or task.exception() is not None else task.result()
+            change = self._changes.add(end, embedding)
+            if change is not None and change > self._segmenter.utterance_start + self._min_split:
+                self.split(change)
+        end = self._changes.due(self._received)
+        if end is None:
+            return
+        window = self._recent[len(self._recent) - (self._received - end) - self._changes.window:
+                              len(self._recent) - (self._received - end)]
+        task = asyncio.create_task(self._engine.speaker_embedding(window, priority=Priority.INTERIM))
+        self._window_task = (end, task)
+
+    async def _consider_pause(self) -> None:
+        """At a short pause, decode the caption so far; once speech resumes, keep it if it is a sentence."""
+        segmenter = self._segmenter
+        end = segmenter.settled_end(self._pause_samples)
+        candidate = self._candidate
+        if candidate is not None and end != candidate.end:
+            if not candidate.task.done():
+                return  # speech resumed: decide once the decode is done
+            self._candidate = None
+            if self._sentence_done(candidate):
+                audio = segmenter.utterance_audio()[: candidate.end - candidate.start]
+                segmenter.cut(candidate.end)
+                self._commit(candidate.start, candidate.end, candidate.task, audio, last=False)
+            else:
+                await self._candidate_as_interim(candidate)
         start = segmenter.utterance_start
+        if end is None or self._candidate is not None or end - start < self._policy.min_caption_s * SAMPLE_RATE:
+            return  # speaking, already decoding, or too short to be a caption of its own
         audio = segmenter.utterance_audio()[: end - start]
-        self._speculation = _Speculation(start, end, asyncio.create_task(self._analyse(audio)))
+        self._candidate = _Candidate(start, end, self._recognize(audio))
+
+    async def _candidate_as_interim(self, candidate: _Candidate) -> None:
+        """A pause's decode that was not a sentence end is still the best hypothesis so far: show it."""
+        task = candidate.task
+        if (not self._config.interim or task.cancelled() or task.exception() is not None or not task.result()
+                or candidate.start != self._segmenter.utterance_start or candidate.end <= self._interim_end):
+            return
+        self._interim_end = candidate.end
+        await self._emit(Interim(utterance_id=self._utterance, segment=self._segment, text=task.result(),
+                                 start=candidate.start / SAMPLE_RATE, end=candidate.end / SAMPLE_RATE))
+
+    def _sentence_done(self, candidate: _Candidate) -> bool:
+        task = candidate.task
+        if not task.done() or task.cancelled() or task.exception() is not None:
+            return False
+        if candidate.start != self._segmenter.utterance_start:
+            return False  # the caption was cut elsewhere meanwhile
+        return self._policy.commit_at_pause(task.result(), (candidate.end - candidate.start) / SAMPLE_RATE)
+
+    def _bound_caption_length(self) -> None:
+        """No pause for `max_caption_s`: cut between words, as near the end as the VAD allows."""
+        segmenter = self._segmenter
+        start = segmenter.utterance_start
+        if not segmenter.speaking or segmenter.position - start < self._policy.max_caption_s * SAMPLE_RATE:
+            return
+        if segmenter.settled_end() is not None:
+            return  # a pause is under way: it ends the caption (or the turn) better than a cut
+        earliest = segmenter.position - int(self._policy.search_s * SAMPLE_RATE)
+        self.split(segmenter.quietest_point(earliest))
+
+    def split(self, at: int) -> None:
+        """Commit the caption in progress up to sample `at` now, speech going on (max length, speaker change)."""
+        segmenter = self._segmenter
+        start = segmenter.utterance_start
+        if not segmenter.speaking or not start < at <= segmenter.position:
+            return
+        if self._candidate is not None:
+            self._candidate.task.cancel()
+            self._candidate = None
+        audio = segmenter.utterance_audio()[: at - start]
+        segmenter.cut(at)
+        self._commit(start, at, self._recognize(audio), audio, last=False)
+
+    def _commit(self, start: int, end: int, text: asyncio.Task[str], audio: np.ndarray, *, last: bool) -> None:
+        analysis = asyncio.create_task(self._analyse(text, audio))
+        self._finals.put_nowait(_Caption(self._utterance, self._segment, start, end, analysis, last,
+                                         time.monotonic()))
+        self._segment += 1
+
+    # --- interims ---------------------------------------------------------------------------
 
     def _maybe_interim(self) -> None:
         segmenter = self._segmenter
         if not (self._config.interim and segmenter.speaking) or segmenter.settled_end() is not None:
-            return  # nobody speaks, or a pause: the speculative final is on its way
+            return  # nobody speaks, or a pause: a decode is on its way
         if segmenter.position < self._next_interim_at:
             return
         if self._interim_task and not self._interim_task.done():
             return
         self._next_interim_at = segmenter.position + self._interim_every
         audio = segmenter.utterance_audio()
-        self._interim_task = asyncio.create_task(self._interim(self._utterance, audio, segmenter.utterance_start))
+        self._interim_task = asyncio.create_task(
+            self._interim(self._utterance, self._segment, audio, segmenter.utterance_start))
 
-    async def _interim(self, utterance: int, audio: np.ndarray, start: int) -> None:
+    async def _interim(self, utterance: int, segment: int, audio: np.ndarray, start: int) -> None:
         try:
             text = await self._engine.recognize(audio, priority=Priority.INTERIM, beam_size=1)
         except asyncio.CancelledError:
@@ -160,21 +301,27 @@ class TranscriptionStream:
         except Exception:  # noqa: BLE001 - an interim is best effort; the final will follow
             log.exception("interim decode failed on stream %s", self.id)
             return
-        if utterance != self._utterance or not text or not self._segmenter.speaking:
-            return  # a newer utterance or the final overtook it
         end = start + len(audio)
+        if ((utterance, segment) != (self._utterance, self._segment) or not text or not self._segmenter.speaking
+                or end <= self._interim_end):
+            return  # a newer caption or the final overtook it
+        self._interim_end = end
         self._metrics.interim_lag.observe(max(0.0, (self._received - end) / SAMPLE_RATE))
-        await self._emit(Interim(utterance_id=utterance, text=text, start=start / SAMPLE_RATE,
+        await self._emit(Interim(utterance_id=utterance, segment=segment, text=text, start=start / SAMPLE_RATE,
                                  end=end / SAMPLE_RATE))
 
     # --- finals -------------------------------------------------------------------------------
 
-    async def _analyse(self, audio: np.ndarray) -> _Analysis | None:
+    def _recognize(self, audio: np.ndarray) -> asyncio.Task[str]:
+        return asyncio.create_task(self._engine.recognize(audio, priority=Priority.LIVE) if len(audio)
+                                   else _nothing())
+
+    async def _analyse(self, text_task: asyncio.Task[str], audio: np.ndarray) -> _Analysis | None:
         engine = self._engine
         speaker = (asyncio.create_task(engine.speaker_embedding(audio, priority=Priority.LIVE))
                    if self._config.diarization else None)
         try:
-            text = await engine.recognize(audio, priority=Priority.LIVE)
+            text = await text_task
             if not text:
                 return None
             emotion = await engine.emotion(text, priority=Priority.LIVE) if self._config.emotion else ("neutral", 1.0)
@@ -182,12 +329,13 @@ class TranscriptionStream:
         finally:
             if speaker and not speaker.done():
                 speaker.cancel()
+            if not text_task.done():
+                text_task.cancel()
 
     async def _send_finals_in_order(self) -> None:
-        while (item := await self._finals.get()) is not None:
-            utterance, segment, task, ended_at = item
+        while (caption := await self._finals.get()) is not None:
             try:
-                analysis = await task
+                analysis = await caption.analysis
             except asyncio.CancelledError:
                 if asyncio.current_task().cancelling():
                     raise
@@ -195,11 +343,19 @@ class TranscriptionStream:
             except Exception:  # noqa: BLE001 - one bad utterance must not end the stream
                 log.exception("final decode failed on stream %s", self.id)
                 continue
+            if analysis is None and caption.last and caption.segment:
+                analysis = _Analysis("", None, ("neutral", 1.0))  # closes the utterance: nothing after the last final
             if analysis is None:
                 continue
-            duration = (segment.end - segment.start) / SAMPLE_RATE
-            speaker = self._diarizer.assign(analysis.embedding, duration) if self._config.diarization else "S1"
-            self._metrics.final_latency.observe(time.monotonic() - ended_at)
-            await self._emit(Final(utterance_id=utterance, text=analysis.text, start=segment.start / SAMPLE_RATE,
-                                   end=segment.end / SAMPLE_RATE, speaker=speaker, emotion=analysis.emotion[0],
+            duration = (caption.end - caption.start) / SAMPLE_RATE
+            if not analysis.text:
+                speaker = self._diarizer.last_label or "S1"
+            elif self._config.diarization:
+                speaker = self._diarizer.assign(analysis.embedding, duration)
+            else:
+                speaker = "S1"
+            self._metrics.final_latency.observe(time.monotonic() - caption.committed_at)
+            await self._emit(Final(utterance_id=caption.utterance, segment=caption.segment, last=caption.last,
+                                   text=analysis.text, start=caption.start / SAMPLE_RATE,
+                                   end=caption.end / SAMPLE_RATE, speaker=speaker, emotion=analysis.emotion[0],
                                    emotion_score=round(float(analysis.emotion[1]), 4)))

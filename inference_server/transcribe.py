@@ -1,4 +1,8 @@
-"""Whole-file transcription with speakers and emotion, shared by REST and `parley transcribe`."""
+"""Whole-file transcription with speakers and emotion, shared by REST and `parley transcribe`.
+
+The VAD finds the utterances; the speaker pass (offline_diarization.py) re-segments them at
+speaker changes and re-clusters the whole file; then each piece is decoded.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +13,9 @@ import numpy as np
 
 from parley.settings import Settings
 
-from .diarization import OnlineDiarizer
 from .engine import Engine
 from .models.asr import MAX_UTTERANCE_S
+from .offline_diarization import Piece, speaker_pieces
 from .protocol import SAMPLE_RATE, Segment, Transcript
 from .scheduler import Priority
 from .segmenter import Segmenter, SpeechEnd
@@ -25,27 +29,30 @@ async def transcribe_audio(engine: Engine, settings: Settings, audio: np.ndarray
                            progress: Progress | None = None) -> Transcript:
     utterances = await _segment(engine, settings, audio)
     gate = asyncio.Semaphore(_IN_FLIGHT)
+
+    async def embed(clips: list[np.ndarray]) -> list[np.ndarray | None]:
+        return list(await asyncio.gather(*(engine.speaker_embedding(c, priority=Priority.BATCH) for c in clips)))
+
+    pieces = await speaker_pieces([(u.start, u.audio) for u in utterances], embed, settings.speaker_threshold)
     done = 0
 
-    async def analyse(segment: SpeechEnd) -> tuple[str, np.ndarray | None]:
+    async def recognize(piece: Piece) -> str:
         nonlocal done
         async with gate:
-            text = await engine.recognize(segment.audio, priority=Priority.BATCH)
-            embedding = await engine.speaker_embedding(segment.audio, priority=Priority.BATCH) if text else None
+            text = await engine.recognize(audio[piece.start:piece.end], priority=Priority.BATCH)
         done += 1
         if progress:
-            progress(done, len(utterances))
-        return text, embedding
+            progress(done, len(pieces))
+        return text
 
-    results = await asyncio.gather(*(analyse(u) for u in utterances))
-    kept = [(u, text, emb) for u, (text, emb) in zip(utterances, results) if text]
-    labels = _diarize([(emb, (u.end - u.start) / SAMPLE_RATE) for u, _, emb in kept],
-                      settings.speaker_threshold)
-    emotions = await engine.emotions([text for _, text, _ in kept], priority=Priority.BATCH)
+    texts = await asyncio.gather(*(recognize(p) for p in pieces))
+    kept = [(p, text) for p, text in zip(pieces, texts) if text]
+    emotions = await engine.emotions([text for _, text in kept], priority=Priority.BATCH)
+    labels = _renumber([p.speaker for p, _ in kept])
     segments = [
-        Segment(start=round(u.start / SAMPLE_RATE, 3), end=round(u.end / SAMPLE_RATE, 3), speaker=label,
+        Segment(start=round(p.start / SAMPLE_RATE, 3), end=round(p.end / SAMPLE_RATE, 3), speaker=label,
                 text=text, emotion=emotion, emotion_score=round(float(score), 4))
-        for (u, text, _), label, (emotion, score) in zip(kept, labels, emotions)
+        for (p, text), label, (emotion, score) in zip(kept, labels, emotions)
     ]
     return Transcript(duration=round(len(audio) / SAMPLE_RATE, 3),
                       text=" ".join(s.text for s in segments), segments=segments)
@@ -67,19 +74,6 @@ async def _segment(engine: Engine, settings: Settings, audio: np.ndarray) -> lis
         found += await engine.scheduler.run(lambda c=chunk, l=last: run(c, l), priority=Priority.BATCH,
                                             model=engine.models.vad.name)
     return found
-
-
-def _diarize(items: list[tuple[np.ndarray | None, float]], threshold: float) -> list[str]:
-    """Online pass to find the speakers, then each utterance to its nearest final centroid."""
-    diarizer = OnlineDiarizer(threshold=threshold)
-    first = [diarizer.assign(emb, duration) for emb, duration in items]
-    centroids = {s.label: s.centroid for s in diarizer.speakers}
-    labels = []
-    for (emb, _), label in zip(items, first):
-        if emb is not None and centroids:
-            label = max(centroids, key=lambda name: float(np.dot(centroids[name], emb)))
-        labels.append(label)
-    return _renumber(labels)
 
 
 def _renumber(labels: list[str]) -> list[str]:

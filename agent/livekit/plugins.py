@@ -190,6 +190,8 @@ class ParleySpeechStream(stt.RecognizeStream):
                 type=stt.SpeechEventType.INTERIM_TRANSCRIPT, request_id=str(event.utterance_id),
                 alternatives=[stt.SpeechData(language=LANGUAGE, text=event.text, start_time=event.start + offset,
                                              end_time=event.end + offset)]))
+        elif isinstance(event, Final) and not event.text:
+            self._close_utterance(event.utterance_id, self.start_time + event.end)  # nothing after the last final
         elif isinstance(event, Final):
             self._emit(stt.SpeechEvent(
                 type=stt.SpeechEventType.FINAL_TRANSCRIPT, request_id=str(event.utterance_id),
@@ -199,7 +201,8 @@ class ParleySpeechStream(stt.RecognizeStream):
                     speaker_id=event.speaker, metadata={"emotion": event.emotion, "emotion_score": event.emotion_score,
                                                         "utterance_id": event.utterance_id})]))
             self._report_usage(str(event.utterance_id))
-            self._close_utterance(event.utterance_id, self.start_time + event.end)
+            if event.last:  # a sentence committed mid-speech does not end the speech
+                self._close_utterance(event.utterance_id, self.start_time + event.end)
         elif isinstance(event, SpeechEnded):
             # The server ends speech before its final is decoded; livekit-agents expects the final
             # first (the turn is judged on the transcript), so END_OF_SPEECH waits for the final,

@@ -23,7 +23,7 @@ _TIME_BASE = fractions.Fraction(1, RTC_RATE)
 
 
 class MicrophoneConverter:
-    """A participant's decoded frames -> mono 48 kHz int16 for the mix and 16 kHz PCM16 bytes for ASR.
+    """A participant's decoded audio -> mono 48 kHz int16 for the mix and 16 kHz PCM16 bytes for ASR.
 
     Channels are averaged here rather than by the resampler, whose stereo->mono matrix
     would add 3 dB to a browser's mono Opus stream (decoded as two equal channels).
@@ -34,14 +34,21 @@ class MicrophoneConverter:
         self._to_asr = av.AudioResampler(format="s16", layout="mono", rate=ASR_RATE)
 
     def convert(self, frame: av.AudioFrame) -> tuple[np.ndarray, bytes]:
+        return self.convert_mono(self.to_mono(frame))
+
+    def to_mono(self, frame: av.AudioFrame) -> np.ndarray:
+        """A decoded frame (any layout, s16) as mono 48 kHz int16 samples."""
         mono = _mono_frame(frame)
-        if mono.sample_rate != RTC_RATE:
-            parts = [f.to_ndarray().reshape(-1) for f in self._to_mix.resample(mono)]
-            mix = np.concatenate(parts) if parts else np.zeros(0, np.int16)
-        else:
-            mix = mono.to_ndarray().reshape(-1)
-        asr = b"".join(bytes(f.planes[0])[: f.samples * 2] for f in self._to_asr.resample(mono))
-        return mix, asr
+        if mono.sample_rate == RTC_RATE:
+            return mono.to_ndarray().reshape(-1)
+        parts = [f.to_ndarray().reshape(-1) for f in self._to_mix.resample(mono)]
+        return np.concatenate(parts) if parts else np.zeros(0, np.int16)
+
+    def convert_mono(self, mono48k: np.ndarray) -> tuple[np.ndarray, bytes]:
+        frame = av.AudioFrame.from_ndarray(mono48k.reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate = RTC_RATE
+        asr = b"".join(bytes(f.planes[0])[: f.samples * 2] for f in self._to_asr.resample(frame))
+        return mono48k, asr
 
 
 def _mono_frame(frame: av.AudioFrame) -> av.AudioFrame:

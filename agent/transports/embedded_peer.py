@@ -4,22 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+import numpy as np
 from aiortc import (
     RTCConfiguration,
     RTCDataChannel,
     RTCPeerConnection,
     RTCSessionDescription,
 )
-from aiortc.jitterbuffer import JitterBuffer
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from pydantic import ValidationError
 
 from ..events import ClientMessage, ParticipantInfo, client_message_adapter
 from .base import AudioStream
 from .embedded_audio import MicrophoneConverter, MixMinusTrack
+from .embedded_metrics import INCOMING_AUDIO
+from .embedded_receive import ConcealingAudioReceiver, ReceiveStats
 
 if TYPE_CHECKING:
     from .embedded import EmbeddedRoom
@@ -36,6 +40,9 @@ class PeerSession:
         self.pc = RTCPeerConnection(configuration)
         self.outbound = MixMinusTrack()
         self.audio = AudioStream()
+        self.receive_stats = ReceiveStats()
+        INCOMING_AUDIO.track(room.room, info.id, self.receive_stats)
+        self._converter = MicrophoneConverter()
         self.created = time.monotonic()
         self.last_seen = self.created
         self.present = False  # connected, data channel open, announced to the room
@@ -51,10 +58,10 @@ class PeerSession:
     async def answer(self, offer_sdp: str) -> str:
         """Apply the browser's offer; returns the answer, ICE candidates included (no trickle)."""
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
-        _shorten_audio_jitter_buffers(self.pc)
+        install_concealing_receivers(self.pc, self._on_audio, self.receive_stats)
         self.pc.addTrack(self.outbound)
         await self.pc.setLocalDescription(await self.pc.createAnswer())
-        return self.pc.localDescription.sdp
+        return ask_for_opus_fec(self.pc.localDescription.sdp)
 
     def send(self, payload: str) -> None:
         channel = self._channel
@@ -66,6 +73,7 @@ class PeerSession:
 
     async def close(self) -> None:
         self.closed = True
+        INCOMING_AUDIO.untrack(self.room.room, self.info.id)
         self.audio.close()
         self.outbound.stop()
         if self._mic is not None:
@@ -83,16 +91,20 @@ class PeerSession:
         if track.kind == "audio" and self._mic is None:  # one microphone per peer
             self._mic = asyncio.create_task(self._consume(track), name=f"mic-{self.info.id}")
 
+    def _on_audio(self, mono48k) -> None:
+        """Decoded microphone audio, gaps concealed, straight from the RTP packets (on the loop)."""
+        self.last_seen = time.monotonic()
+        mix, pcm16k = self._converter.convert_mono(mono48k)
+        self.audio.push(pcm16k)
+        if self.present:
+            self.room.mix_from(self, mix)
+
     async def _consume(self, track: MediaStreamTrack) -> None:
-        converter = MicrophoneConverter()
+        """Waits for the track's end; its frames come through `_on_audio` (aiortc's decoder gets none)."""
         try:
             while True:
-                frame = await track.recv()
-                self.last_seen = time.monotonic()
-                mono48k, pcm16k = converter.convert(frame)
-                self.audio.push(pcm16k)
-                if self.present:
-                    self.room.mix_from(self, mono48k)
+                frame = await track.recv()  # only if aiortc's receiver could not be replaced
+                self._on_audio(self._converter.to_mono(frame))
         except MediaStreamError:
             pass  # the track ended: the peer hung up or the connection closed
         finally:
@@ -124,15 +136,41 @@ class PeerSession:
             await self.room.drop(self, "failed" if state == "failed" else "left")
 
 
-def _shorten_audio_jitter_buffers(pc: RTCPeerConnection) -> None:
-    """aiortc holds each incoming audio packet until 4 more have arrived (80 ms), yet still
-    stops at the first gap; holding one keeps its loss handling and gives captions and the
-    mix 60 ms back. Private attribute: if aiortc renames it, this is a logged no-op."""
+def install_concealing_receivers(pc: RTCPeerConnection, on_audio: Callable[[np.ndarray], None],
+                                 stats: ReceiveStats) -> bool:
+    """Puts a ConcealingAudioReceiver where aiortc's audio receiver keeps its jitter buffer.
+
+    Private attribute: if aiortc renames it, this logs and returns False, and audio keeps
+    flowing through aiortc's own (lossy, unconcealed) path.
+    """
+    installed = False
     for transceiver in pc.getTransceivers():
         receiver = transceiver.receiver
         if transceiver.kind != "audio":
             continue
-        if not hasattr(receiver, "_RTCRtpReceiver__jitter_buffer"):
-            log.warning("aiortc's audio jitter buffer moved; keeping its default 80 ms prefetch")
-            return
-        receiver._RTCRtpReceiver__jitter_buffer = JitterBuffer(capacity=16, prefetch=1)
+        if not hasattr(receiver, _JITTER_BUFFER):
+            log.warning("aiortc's audio jitter buffer moved; incoming audio loss will not be concealed")
+            return False
+        setattr(receiver, _JITTER_BUFFER, ConcealingAudioReceiver(on_audio, stats))
+        installed = True
+    return installed
+
+
+_JITTER_BUFFER = "_RTCRtpReceiver__jitter_buffer"
+_OPUS_RTPMAP = re.compile(r"^a=rtpmap:(\d+) opus/48000", re.IGNORECASE | re.MULTILINE)
+
+
+def ask_for_opus_fec(sdp: str) -> str:
+    """Adds `useinbandfec=1` to the answer's Opus format: browsers then send each frame's
+    redundant low-bitrate copy in the next packet, which the receiver uses to rebuild a lost one."""
+    match = _OPUS_RTPMAP.search(sdp)
+    if match is None:
+        return sdp
+    pt = match.group(1)
+    fmtp = re.search(rf"^a=fmtp:{pt} (.*?)\r?$", sdp, re.MULTILINE)
+    if fmtp is None:
+        end = match.end() + len(sdp[match.end():].split("\n", 1)[0]) + 1
+        return sdp[:end] + f"a=fmtp:{pt} useinbandfec=1\r\n" + sdp[end:]
+    if "useinbandfec" in fmtp.group(1):
+        return sdp
+    return sdp[:fmtp.end(1)] + ";useinbandfec=1" + sdp[fmtp.end(1):]

@@ -1,0 +1,79 @@
+"""Speaker changes inside continuous speech, from sliding windows of voice embeddings.
+
+On a shared microphone people rarely leave the VAD's pause between turns. While someone
+speaks, a voice embedding of the last `window` of audio is taken every `hop`; the similarity
+of the windows just before and just after a boundary is that boundary's score. A boundary
+whose score is below `threshold` and lower than its neighbours' is a speaker change: the
+caption is split there and each side is labelled by the diarizer. Confirming the minimum
+needs one more window, so a change is known about `window + hop` after it happened.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class SpeakerChangeDetector:
+    window: int  # samples per embedding window
+    hop: int  # samples between window ends
+    threshold: float  # cosine similarity below which two adjacent windows are different voices
+    _windows: list[tuple[int, np.ndarray]] = field(default_factory=list)  # (end, embedding), recent only
+    _scores: list[tuple[int, float]] = field(default_factory=list)  # (boundary, similarity across it)
+    _next_end: int | None = None
+    _last_change: int = -(1 << 62)
+
+    def start(self, at: int) -> None:
+        """Speech started at sample `at`: windows begin there (nothing carries over a pause)."""
+        self._windows.clear()
+        self._scores.clear()
+        self._next_end = at + self.window
+
+    def stop(self) -> None:
+        self._next_end = None
+
+    def due(self, position: int) -> int | None:
+        """End of the next window to embed once the stream has reached `position`; behind, the newest."""
+        if self._next_end is None or position < self._next_end:
+            return None
+        return self._next_end + (position - self._next_end) // self.hop * self.hop
+
+    def add(self, end: int, embedding: np.ndarray | None) -> int | None:
+        """The embedding of the window ending at `end` (None: too little voice). Returns a change point."""
+        if self._next_end is None:
+            return None  # speech ended meanwhile
+        self._next_end = end + self.hop
+        if embedding is None:
+            return None
+        before = [(e, v) for e, v in self._windows if abs(e - (end - self.window)) <= self.hop // 2]
+        self._windows = [(e, v) for e, v in self._windows if e > end - self.window - 2 * self.hop]
+        self._windows.append((end, embedding))
+        if not before:
+            return None
+        boundary, previous = before[-1]
+        self._scores = self._scores[-2:] + [(boundary, float(np.dot(previous, embedding)))]
+        return self._confirmed()
+
+    def pending(self) -> int | None:
+        """At the end of speech: the newest boundary if it scored as a change (no later window can confirm it)."""
+        if not self._scores:
+            return None
+        boundary, score = self._scores[-1]
+        earlier = self._scores[-2][1] if len(self._scores) > 1 else 1.0
+        if score < self.threshold and score <= earlier and boundary - self._last_change >= self.window:
+            return boundary
+        return None
+
+    def _confirmed(self) -> int | None:
+        if len(self._scores) < 2:
+            return None
+        boundary, score = self._scores[-2]
+        after = self._scores[-1][1]
+        before = self._scores[-3][1] if len(self._scores) > 2 else 1.0
+        if score < self.threshold and score <= after and score <= before \
+                and boundary - self._last_change >= self.window:
+            self._last_change = boundary
+            return boundary
+        return None

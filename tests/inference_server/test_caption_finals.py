@@ -1,0 +1,192 @@
+"""Which finals a live stream commits, and when: scripted speech, VAD and recognizer (pipecat-style).
+
+The script is a list of words with their durations and the pauses after them. Each word's
+audio is a constant level that names it, the VAD hears any level as speech, and the
+recognizer returns the words whose audio it was given (at least 60% of a word), with a full
+stop at the end as Whisper tends to add. The stream's own logic (segmenter, caption policy,
+ordering) is what runs for real. Real-model tests are in test_caption_finals_real.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import numpy as np
+
+from inference_server.models.vad import VAD
+from inference_server.protocol import SAMPLE_RATE, Final, SpeechEnded, SpeechStarted, StreamConfig
+from inference_server.streaming import TranscriptionStream
+from parley.settings import Settings
+
+_STEP = 1e-3  # level difference between word codes
+
+
+@dataclass
+class Word:
+    text: str
+    seconds: float = 0.3
+    pause: float = 0.05  # silence after it
+
+
+def render(words: list[Word], lead: float = 0.3, tail: float = 1.0) -> np.ndarray:
+    parts = [np.zeros(int(lead * SAMPLE_RATE), np.float32)]
+    for index, word in enumerate(words):
+        parts.append(np.full(int(word.seconds * SAMPLE_RATE), 0.05 + index * _STEP, np.float32))
+        parts.append(np.zeros(int(word.pause * SAMPLE_RATE), np.float32))
+    parts.append(np.zeros(int(tail * SAMPLE_RATE), np.float32))
+    return np.concatenate(parts)
+
+
+class LevelVAD(VAD):
+    name = "level-vad"
+
+    def __init__(self) -> None:
+        super().__init__("level-vad")
+
+    def _new_state_impl(self):
+        return None
+
+    def _speech_prob_impl(self, state, frame: np.ndarray) -> float:
+        return 0.95 if np.abs(frame).max() > 0.01 else 0.02
+
+
+class WordRecognizer:
+    """Stands in for the ASR model and the engine around it."""
+
+    def __init__(self, words: list[Word]) -> None:
+        self._words = words
+        self.models = type("Models", (), {"vad": LevelVAD()})()
+        metric = type("Metric", (), {"observe": lambda self, value: None})()
+        self.scheduler = type("Scheduler", (), {"metrics": type("M", (), {"interim_lag": metric,
+                                                                           "final_latency": metric})()})()
+
+    async def recognize(self, audio: np.ndarray, **_) -> str:
+        await asyncio.sleep(0)
+        codes = np.round((audio[np.abs(audio) > 0.01] - 0.05) / _STEP).astype(int)
+        counts = np.bincount(codes, minlength=len(self._words)) if len(codes) else np.zeros(len(self._words))
+        heard = [w.text for i, w in enumerate(self._words) if counts[i] >= 0.6 * w.seconds * SAMPLE_RATE]
+        if not heard:
+            return ""
+        text = " ".join(heard)
+        return text if text[-1] in ".?!" else text + "."
+
+    async def speaker_embedding(self, audio, **_):
+        return None
+
+    async def emotion(self, text, **_):
+        return ("neutral", 1.0)
+
+
+async def run(words: list[Word], **settings) -> list:
+    events: list = []
+
+    async def emit(event) -> None:
+        events.append(event)
+
+    engine = WordRecognizer(words)
+    stream = TranscriptionStream(engine, Settings(**settings), StreamConfig(emotion=False, diarization=False),
+                                 emit)
+    pcm = (render(words) * 32767).astype("<i2").tobytes()
+    chunk = 2 * SAMPLE_RATE // 50  # 20 ms
+    for offset in range(0, len(pcm), chunk):
+        await stream.feed(pcm[offset:offset + chunk])
+        for _ in range(5):  # let decodes finish as a fast server would, between 20 ms chunks
+            await asyncio.sleep(0)
+    await stream.finish()
+    return events
+
+
+def finals(events: list) -> list[Final]:
+    return [e for e in events if isinstance(e, Final)]
+
+
+def sentence(text: str, pause_after: float, word_s: float = 0.3) -> list[Word]:
+    words = [Word(w, word_s) for w in text.split()]
+    words[-1].pause = pause_after
+    return words
+
+
+async def test_continuous_speech_gets_a_final_per_sentence_inside_one_turn():
+    words = (sentence("the sky is blue on a clear day.", 0.25) + sentence("grass is green in the spring.", 0.3)
+             + sentence("snow is white.", 0.25) + sentence("what colour is the sea?", 0.05))
+    events = await run(words)
+    got = finals(events)
+    assert [f.text for f in got] == ["the sky is blue on a clear day.", "grass is green in the spring.",
+                                     "snow is white.", "what colour is the sea?"]
+    assert [f.last for f in got] == [False, False, False, True]
+    assert [f.segment for f in got] == [0, 1, 2, 3]
+    assert len({f.utterance_id for f in got}) == 1
+    # One turn: the VAD's start and end, however many finals.
+    assert sum(isinstance(e, SpeechStarted) for e in events) == sum(isinstance(e, SpeechEnded) for e in events) == 1
+    # Each sentence's final comes out while the next is being spoken, not at the turn's end.
+    ended = next(i for i, e in enumerate(events) if isinstance(e, SpeechEnded))
+    assert all(events.index(f) < ended for f in got[:3])
+
+
+async def test_a_pause_after_a_word_that_needs_more_is_not_a_sentence_end():
+    words = sentence("the capital of", 0.3) + sentence("france is paris.", 0.25) + sentence("it is big.", 0.05)
+    got = finals(await run(words))
+    assert [f.text for f in got] == ["the capital of france is paris.", "it is big."]
+
+
+async def test_speech_without_any_pause_is_cut_between_words_below_the_longest_caption():
+    words = [Word(f"w{i}", 0.26, 0.07) for i in range(80)]  # ~26 s, no pause the VAD would wait for
+    got = finals(await run(words))
+    assert len(got) >= 4
+    assert all(f.end - f.start <= 7.0 + 1e-6 for f in got)
+    said = " ".join(f.text.rstrip(".") for f in got).split()
+    assert said == [w.text for w in words]  # every word once, in order: cuts fall between words
+
+
+async def test_a_sentence_then_a_few_words_before_the_pause_gives_two_finals():
+    words = sentence("this is the first sentence.", 0.25) + sentence("and then", 0.05)
+    got = finals(await run(words))
+    assert [f.text for f in got] == ["this is the first sentence.", "and then."]
+    assert [f.last for f in got] == [False, True]
+
+
+async def test_a_long_pause_still_ends_the_turn_with_one_final():
+    words = sentence("hello there.", 0.6) + sentence("how are you?", 0.05)
+    events = await run(words)
+    assert [(f.text, f.segment, f.last) for f in finals(events)] == [("hello there.", 0, True),
+                                                                    ("how are you?", 0, True)]
+    assert sum(isinstance(e, SpeechEnded) for e in events) == 2
+
+
+async def test_minutes_without_a_pause_keep_captions_flowing_and_memory_bounded():
+    words = [Word(f"w{i}", 0.26, 0.07) for i in range(600)]  # over 3 minutes, never a 200 ms pause
+    events: list = []
+    longest = 0
+
+    async def emit(event) -> None:
+        events.append(event)
+
+    engine = WordRecognizer(words)
+    stream = TranscriptionStream(engine, Settings(), StreamConfig(emotion=False, diarization=False), emit)
+    pcm = (render(words) * 32767).astype("<i2").tobytes()
+    for offset in range(0, len(pcm), 3200):  # 100 ms chunks
+        await stream.feed(pcm[offset:offset + 3200])
+        longest = max(longest, len(stream._segmenter.utterance_audio()))
+        for _ in range(5):
+            await asyncio.sleep(0)
+    await stream.finish()
+    got = finals(events)
+    assert longest <= 8 * SAMPLE_RATE  # the caption in progress never holds more than the longest caption
+    assert len(got) >= 180 / 7.5
+    assert max(f.end - f.start for f in got) <= 7.5 + 1e-6
+    assert " ".join(f.text.rstrip(".") for f in got).split() == [w.text for w in words]
+    assert sum(isinstance(e, SpeechEnded) for e in events) == 1
+
+
+async def test_silence_gives_no_events_at_all():
+    events: list = []
+
+    async def emit(event) -> None:
+        events.append(event)
+
+    stream = TranscriptionStream(WordRecognizer([]), Settings(), StreamConfig(), emit)
+    for _ in range(500):  # 10 s
+        await stream.feed(bytes(640))
+    await stream.finish()
+    assert events == []

@@ -1,0 +1,112 @@
+"""Caption finals on real speech, real models: per sentence in continuous reading, split at speaker changes.
+
+Real recordings only (Debian pocketsphinx-testdata): the LibriVox reader, and the "cards"
+speaker, a different real voice, spliced in with no gap between turns.
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import numpy as np
+import pytest
+from jiwer import wer
+
+from bench.audio import LIBRIVOX_DIR, librivox_clips, load_pcm16k, trim_silence
+from bench.streams import stream_audio
+from inference_server.client import InferenceClient
+
+pytestmark = pytest.mark.slow
+
+CARDS_DIR = Path("/usr/share/pocketsphinx/test/data/cards")
+
+
+def normalized(text: str) -> str:
+    return " ".join("".join(c if c.isalnum() or c == " " else " " for c in text.lower().replace("-", " ")).split())
+
+
+async def test_a_continuous_reading_gets_a_final_per_sentence_none_longer_than_8_s(server_url):
+    clips = librivox_clips()
+    audio = np.concatenate([load_pcm16k(c.path) for c in clips] + [np.zeros(16000, np.float32)])
+    run = await stream_audio(server_url, audio, speed=1.5)
+    finals = [f for f in run.finals if f.text]
+    assert len(finals) >= 4, [f.text for f in finals]
+    assert max(f.end - f.start for f in finals) <= 8.0
+    assert wer(normalized(" ".join(c.text for c in clips)), normalized(run.text)) <= 0.12, run.text
+    starts = [f.start for f in finals]
+    assert starts == sorted(starts)  # in order, nothing repeated
+
+
+def two_speaker_splice() -> tuple[np.ndarray, list[tuple[float, float, str]]]:
+    """LibriVox reader and cards speaker taking turns with no gap; reference turns in seconds."""
+    reader = [load_pcm16k(LIBRIVOX_DIR / f"sense_and_sensibility_01_austen_64kb-{n}.wav") for n in ("0870", "0890", "0920")]
+    cards = [np.concatenate([load_pcm16k(CARDS_DIR / f"{n}.wav") for n in names])
+             for names in (("001", "002"), ("003", "004"), ("005",))]
+    parts, turns, t = [np.zeros(8000, np.float32)], [], 0.5
+    for a, b in zip(reader, cards):
+        for speaker, clip in (("reader", a), ("cards", b)):
+            clip = trim_silence(clip)
+            parts.append(clip)
+            turns.append((t, t + len(clip) / 16000, speaker))
+            t += len(clip) / 16000
+    parts.append(np.zeros(16000, np.float32))
+    return np.concatenate(parts), turns
+
+
+def labelled_accuracy(finals, turns, step: float = 0.05) -> float:
+    """Share of the reference speech time whose final carries the right speaker (best label mapping)."""
+    times = np.arange(turns[0][0], turns[-1][1], step)
+    truth = [next(s for a, b, s in turns if a <= t < b or t >= turns[-1][1]) for t in times]
+    hyp = [next((f.speaker for f in finals if f.start <= t < f.end), None) for t in times]
+    names = sorted({h for h in hyp if h})
+    best = 0
+    for perm in itertools.permutations(names, min(2, len(names))):
+        mapping = dict(zip(perm, ("reader", "cards")))
+        best = max(best, sum(mapping.get(h) == s for h, s in zip(hyp, truth)))
+    return best / len(times)
+
+
+@pytest.mark.xfail(reason="live labels on real voices: the per-final online diarizer (GE2E, threshold 0.72) "
+                          "merges the cards speaker into the reader's label; measured, see docs/decisions.md",
+                   strict=False)
+async def test_speaker_changes_without_a_pause_split_finals_and_labels_follow_the_voices(server_url):
+    audio, turns = two_speaker_splice()
+    run = await stream_audio(server_url, audio, speed=1.5)
+    finals = [f for f in run.finals if f.text]
+    assert len(finals) >= len(turns) - 2, [(f.start, f.end, f.speaker, f.text) for f in finals]
+    assert len({f.speaker for f in finals}) >= 2
+    assert labelled_accuracy(finals, turns) >= 0.75, [(f.start, f.end, f.speaker, f.text) for f in finals]
+
+
+async def test_three_voices_talking_for_about_a_minute_without_pauses_keep_captions_flowing(server_url):
+    """Bad input: three real voices, no gaps, the reader's passage twice: nothing lost, no final too long."""
+    goforward = np.fromfile("/usr/share/pocketsphinx/test/data/goforward.raw", dtype="<i2").astype(np.float32) / 32768
+    reader = [(load_pcm16k(c.path), c.text) for c in librivox_clips()]
+    cards = [(load_pcm16k(CARDS_DIR / f"{n}.wav"), t) for n, t in (("002", "four queen of clubs"),
+                                                                  ("005", "eight of spades four of clubs seven of hearts"))]
+    voices = reader + [cards[0], (goforward, "go forward ten meters")] + reader + [cards[1]]
+    audio = np.concatenate([trim_silence(a) for a, _ in voices] + [np.zeros(16000, np.float32)])
+    run = await stream_audio(server_url, audio, speed=None)
+    finals = [f for f in run.finals if f.text]
+    assert len(audio) / 16000 > 55
+    assert len(finals) >= 8
+    assert max(f.end - f.start for f in finals) <= 8.0
+    assert wer(normalized(" ".join(t for _, t in voices)), normalized(run.text)) <= 0.2, run.text
+
+
+@pytest.mark.xfail(reason="on this splice (short cards turns, ~9 s of that voice) the file pass still finds "
+                          "one speaker; it separated the dev set's no-gap splice (0.80 of the time right)",
+                   strict=False)
+async def test_file_transcription_re_segments_and_re_clusters_two_real_voices_without_pauses(server_url, tmp_path):
+    """The whole-file pass cuts the VAD's utterances where the voice changes and labels them."""
+    import soundfile as sf
+
+    audio, turns = two_speaker_splice()
+    path = tmp_path / "splice.wav"
+    sf.write(path, audio, 16000)
+    async with InferenceClient(server_url) as client:
+        transcript = await client.transcribe(path)
+    segments = transcript.segments
+    assert len({s.speaker for s in segments}) >= 2, [(s.start, s.end, s.speaker, s.text) for s in segments]
+    assert labelled_accuracy(segments, turns) >= 0.8, [(s.start, s.end, s.speaker, s.text) for s in segments]
