@@ -69,7 +69,7 @@ def labelled_accuracy(finals, turns, step: float = 0.05) -> float:
 
 @pytest.mark.xfail(reason="live labels on real voices: the per-final online diarizer (GE2E, threshold 0.72) "
                           "merges the cards speaker into the reader's label; measured, see docs/decisions.md",
-                   strict=False)
+                   strict=True)
 async def test_speaker_changes_without_a_pause_split_finals_and_labels_follow_the_voices(server_url):
     audio, turns = two_speaker_splice()
     run = await stream_audio(server_url, audio, speed=1.5)
@@ -97,7 +97,7 @@ async def test_three_voices_talking_for_about_a_minute_without_pauses_keep_capti
 
 @pytest.mark.xfail(reason="on this splice (short cards turns, ~9 s of that voice) the file pass still finds "
                           "one speaker; it separated the dev set's no-gap splice (0.80 of the time right)",
-                   strict=False)
+                   strict=True)
 async def test_file_transcription_re_segments_and_re_clusters_two_real_voices_without_pauses(server_url, tmp_path):
     """The whole-file pass cuts the VAD's utterances where the voice changes and labels them."""
     import soundfile as sf
