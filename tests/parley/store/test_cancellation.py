@@ -30,28 +30,21 @@ def engine_store(request) -> Store:
     return request.getfixturevalue(f"{request.param}_store")
 
 
-async def _cancel_after_steps(call, steps: int) -> bool:
-    """Run `call()` and cancel it after `steps` turns of the event loop; True if it finished first."""
+async def _cancel_after(call, wait) -> bool:
+    """Run `call()`, await `wait()`, then cancel it; True if it had finished first."""
     task = asyncio.create_task(call())
+    await wait()
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        return False
+    return True
+
+
+async def _loop_steps(steps: int) -> None:
     for _ in range(steps):
         await asyncio.sleep(0)
-    task.cancel()
-    try:
-        await task
-    except asyncio.CancelledError:
-        return False
-    return True
-
-
-async def _cancel_after_delay(call, delay_s: float) -> bool:
-    task = asyncio.create_task(call())
-    await asyncio.sleep(delay_s)
-    task.cancel()
-    try:
-        await task
-    except asyncio.CancelledError:
-        return False
-    return True
 
 
 async def _assert_usable(store: Store, email: str) -> None:
@@ -65,14 +58,14 @@ async def _cancellation_sweep(store: Store, call, email: str) -> tuple[int, int]
     cancelled = finished = 0
     steps, finished_in_a_row = 0, 0
     while finished_in_a_row < 5:  # past the last await point
-        done = await _cancel_after_steps(call, steps)
+        done = await _cancel_after(call, lambda: _loop_steps(steps))
         finished_in_a_row = finished_in_a_row + 1 if done else 0
         cancelled, finished = cancelled + (not done), finished + done
         await _assert_usable(store, email)
         steps += 1
     rng = random.Random(9)
     for _ in range(300):
-        done = await _cancel_after_delay(call, rng.uniform(0, 0.001))
+        done = await _cancel_after(call, lambda: asyncio.sleep(rng.uniform(0, 0.001)))
         cancelled, finished = cancelled + (not done), finished + done
         await _assert_usable(store, email)
     return cancelled, finished
