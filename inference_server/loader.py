@@ -21,6 +21,7 @@ from .models.emotion import EmotionClassifier, PrototypeEmotion, TransformerEmot
 from .models.llm import LLM, LlamaCppLLM
 from .models.speaker import ResemblyzerEncoder, SpeakerEncoder
 from .models.tts import TTS, PiperTTS
+from .models.turn import SmartTurnONNX, TurnDetector
 from .models.vad import VAD, SileroVAD
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ class ModelSet:
     emotion: EmotionClassifier
     llm: LLM
     tts: TTS
+    turn: TurnDetector | None = None  # None: turn-taking falls back to silence + delay
 
     def __post_init__(self) -> None:
         # Held around every model call by each scheduler serving this set. One server has one
@@ -43,7 +45,7 @@ class ModelSet:
         self.device_lock = threading.Lock()
 
     def all(self) -> list[ModelBackend]:
-        return [getattr(self, f.name) for f in fields(self)]
+        return [model for f in fields(self) if (model := getattr(self, f.name)) is not None]
 
     def close(self) -> None:
         for model in self.all():
@@ -77,6 +79,7 @@ def load_models(settings: Settings) -> tuple[ModelSet, str, int]:
     threads = configure_threads(settings.threads)
     entries = profile_entries(settings.model_profile, settings.llm_model)
     paths: dict[str, Path | None] = {}
+    turn_entry = entries.pop("turn", None)
     for capability, entry in entries.items():
         paths[capability] = None if _is_builtin(entry) else resolve(entry, settings.models_dir)
 
@@ -102,7 +105,20 @@ def load_models(settings: Settings) -> tuple[ModelSet, str, int]:
                                            threads=threads, gpu_layers=-1 if device != "cpu" else 0))
     tts = timed("tts", lambda: PiperTTS(entries["tts"].name, str(paths["tts"]),
                                         device="cuda" if device == "cuda" else "cpu"))
-    return ModelSet(vad, asr, speaker, embeddings, emotion, llm, tts), device, threads
+    turn = _turn_detector(turn_entry, settings, timed)
+    return ModelSet(vad, asr, speaker, embeddings, emotion, llm, tts, turn), device, threads
+
+
+def _turn_detector(entry: ModelEntry | None, settings: Settings, timed) -> TurnDetector | None:
+    """The end-of-turn model is an improvement, not a requirement: without it turns end on silence."""
+    if entry is None:
+        return None
+    try:
+        path = resolve(entry, settings.models_dir)
+        return timed("turn", lambda: SmartTurnONNX(entry.name, str(path)))
+    except Exception as exc:  # noqa: BLE001 - missing, corrupt or unloadable: all mean "do without"
+        log.warning("end-of-turn model unavailable, turns end on silence + delay instead: %s", exc)
+        return None
 
 
 def _is_builtin(entry: ModelEntry) -> bool:
