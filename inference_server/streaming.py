@@ -23,10 +23,11 @@ from parley.settings import Settings
 
 from .diarization import OnlineDiarizer
 from .engine import Engine
-from .protocol import (SAMPLE_RATE, Final, Interim, Ready, SpeechEnded, SpeechStarted, StreamConfig,
+from .protocol import (SAMPLE_RATE, Final, Interim, Preflight, Ready, SpeechEnded, SpeechStarted, StreamConfig,
                        StreamEvent)
 from .scheduler import Priority
 from .segmenter import Segmenter, SpeechEnd, SpeechStart
+from .turn_stream import StreamTurns
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,9 @@ class TranscriptionStream:
         self._speculation: _Speculation | None = None
         self._finals: asyncio.Queue[tuple[int, SpeechEnd, asyncio.Task, float] | None] = asyncio.Queue()
         self._final_worker = asyncio.create_task(self._send_finals_in_order())
+        self._analysis: tuple[int, int, int, asyncio.Task] | None = None  # latest decode: the turn's words
+        self._turns = StreamTurns(engine, settings, self._segmenter, emit, self._latest_words,
+                                  stream_id=self.id) if config.turns else None
 
     async def start(self) -> None:
         await self._emit(Ready(stream_id=self.id))
@@ -84,14 +88,20 @@ class TranscriptionStream:
         self._received += len(samples)
         if self._received > self._max_samples:
             raise StreamTooLong(f"stream longer than the configured maximum of {self._max_samples // SAMPLE_RATE} s")
+        if self._turns:
+            self._turns.audio(samples)
         for event in self._segmenter.push(samples):
             await self._on_segment(event)
         self._speculate()
         self._maybe_interim()
+        if self._turns:
+            await self._turns.update(self._utterance)
 
     async def flush(self) -> None:
         for event in self._segmenter.flush():
             await self._on_segment(event)
+        if self._turns:
+            await self._turns.flush(self._utterance)
 
     async def finish(self) -> None:
         """Finalize what is pending and wait until every final has been sent."""
@@ -105,6 +115,8 @@ class TranscriptionStream:
                      self._speculation.task if self._speculation else None):
             if task and not task.done():
                 task.cancel()
+        if self._turns:
+            self._turns.close()
 
     # --- segmentation events ----------------------------------------------------------------
 
@@ -123,6 +135,7 @@ class TranscriptionStream:
             speculation = None
         if len(event.audio):
             task = speculation.task if speculation else asyncio.create_task(self._analyse(event.audio))
+            self._analysis = (self._utterance, event.start, event.end, task)
             self._finals.put_nowait((self._utterance, event, task, time.monotonic()))
         elif speculation:
             speculation.task.cancel()
@@ -139,6 +152,22 @@ class TranscriptionStream:
         start = segmenter.utterance_start
         audio = segmenter.utterance_audio()[: end - start]
         self._speculation = _Speculation(start, end, asyncio.create_task(self._analyse(audio)))
+        self._analysis = (self._utterance, start, end, self._speculation.task)
+
+    async def _latest_words(self) -> Preflight | None:
+        """The latest utterance's words once decoded (speculatively, during the pause); None if none."""
+        while True:
+            if self._analysis is None:
+                return None
+            utterance, start, end, task = self._analysis
+            await asyncio.wait({task})
+            if self._analysis is not None and self._analysis[3] is not task:
+                continue  # superseded while decoding (the utterance's own final decode replaced it)
+            if task.cancelled() or task.exception() is not None or task.result() is None:
+                return None
+            break
+        return Preflight(utterance_id=utterance, text=task.result().text, start=start / SAMPLE_RATE,
+                         end=end / SAMPLE_RATE)
 
     def _maybe_interim(self) -> None:
         segmenter = self._segmenter

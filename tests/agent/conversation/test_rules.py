@@ -7,7 +7,7 @@ import pytest
 from agent.conversation.context import AssistantLine, ConversationContext, HumanLine
 from agent.conversation.prompts import PromptLibrary, ReplyPrompt
 from agent.conversation.sentences import SentenceSplitter, speakable
-from agent.conversation.turns import ReplyRule, is_filler, sounds_unfinished
+from agent.conversation.turns import ReplyRule, is_filler
 
 
 @pytest.mark.parametrize("text", ["", "  ", "Um.", "uh, hmm...", "Mm-hmm.", "[coughing]", "(laughs) uh", "*sigh*", "..."])
@@ -18,13 +18,6 @@ def test_filler_and_noise_are_not_turns(text):
 @pytest.mark.parametrize("text", ["Um, what time is it?", "No.", "Okay", "Paris"])
 def test_words_are_turns(text):
     assert not is_filler(text)
-
-
-@pytest.mark.parametrize("text,unfinished", [("So I was thinking that", True), ("I went there and", True),
-                                             ("Well...", True), ("What is the capital of France?", False),
-                                             ("I like it.", False)])
-def test_trailing_words_mean_the_turn_goes_on(text, unfinished):
-    assert sounds_unfinished(text) is unfinished
 
 
 def human(speaker: str, text: str, at: float = 0.0) -> HumanLine:
