@@ -96,6 +96,7 @@ class _Turn:
     speaker_id: str  # whose words ended the turn: their end of turn lets the audio play
     timers: list[asyncio.Task] = field(default_factory=list)
     preflight: UserPreflight | None = None  # started on these words, not yet final
+    pending: HumanLine | None = None  # the preflight's words as a line: into the context once heard
     confirmed_at: float | None = None
     line: AssistantLine | None = None  # in the context once its audio started
     paused: bool = False
@@ -208,12 +209,17 @@ class RoomConversation:
                          event.emotion_score, speech_end_at)
         if turn is not None and turn.preflight is not None and turn.preflight.participant_id == event.participant_id:
             if _same_words(turn.preflight.text, event.text) or turn.line is not None:
-                turn.preflight = None  # the words it answers are final now: into the context they go
+                turn.preflight = None  # the words it answers are final now
                 turn.speech_end_at = turn.speech_end_at or speech_end_at
+                if turn.line is not None and turn.pending is not None:  # heard already: its line is in
+                    vars(turn.pending).update(vars(line))
+                    line = None
+                turn.pending = None
             else:
                 log.info("room %s: words changed after preflight of turn %d; reply restarts", self.room, turn.number)
                 await self._close_turn(turn, None)
-        self.context.add(line)
+        if line is not None:
+            self.context.add(line)
         await self._maybe_start_turn()
         if self._turn is None:
             self._prefill()
@@ -258,7 +264,7 @@ class RoomConversation:
         self._turns += 1
         turn = _Turn(self._turns, SpokenReply(self._client, self.output, [], self.options.reply, name=self.assistant.name),
                      speech_end_at=last.speech_end_at, final_at=last.at, speaker_id=last.participant_id,
-                     preflight=preflight)
+                     preflight=preflight, pending=pending)
         turn.reply.on_progress = lambda text: self._progress(turn, text)
         turn.reply.stop = [f"\n{p.name}:" for p in self._humans.values()]
         self._turn = turn
@@ -314,6 +320,7 @@ class RoomConversation:
         if turn.closed:
             return
         if turn.line is None:
+            self._commit_pending(turn)
             turn.line = self.context.add(AssistantLine(at=time.monotonic()))
             await self._set_state("speaking")
             await self._send(Speaking(participant_id=self.assistant.id, speaking=True))
@@ -351,6 +358,7 @@ class RoomConversation:
             return
         now = time.monotonic()
         if turn.line is None and result.text:  # speech failed before any audio: the text is shown
+            self._commit_pending(turn)
             turn.line = self.context.add(AssistantLine(at=now))
         if turn.line is not None:
             turn.line.text, turn.line.interrupted, turn.line.ended_at = result.text, result.interrupted, now
@@ -385,6 +393,11 @@ class RoomConversation:
         await self._send(metrics)
 
     # --- helpers ------------------------------------------------------------------------------
+
+    def _commit_pending(self, turn: _Turn) -> None:
+        """The room hears an answer to words not yet final: they go into the context first, in order."""
+        if turn.pending is not None and turn.preflight is not None:
+            self.context.add(turn.pending)
 
     def _finals_pending(self, besides: str | None = None) -> bool:
         """A final is still to come for speech that ended (one that has not come in time never will)."""

@@ -104,3 +104,19 @@ async def test_a_turn_that_ended_on_later_speech_drops_the_reply_to_the_earlier_
     metrics = await room.wait_turn(30)  # the final's words: the turn is over already, so it plays
     assert metrics.outcome == "completed"
     assert room.client.asked[-1].endswith("Tell me about the moon.")
+
+
+async def test_words_heard_answered_before_their_final_keep_their_place_in_the_conversation(room):
+    push = room.conversation.push
+    await push(UserStartedSpeaking("ann", time.monotonic()))
+    await push(UserPreflight("ann", "Ann", "Name a color.", time.monotonic(), end=1.0))
+    await push(UserTurnEnded("ann", time.monotonic(), end=0.9, probability=0.9))
+    await room.wait_for(lambda e: e.type == "speaking" and e.speaking, 30)  # heard before the final came
+    await push(UserStoppedSpeaking("ann", time.monotonic(), speech_end_at=time.monotonic() - 1.0))
+    await push(UserTranscript("ann", "Ann", "Name a color.", True, time.monotonic(), "joy", 0.8))
+    await room.wait_turn(30)
+    await asyncio.sleep(1.0)
+
+    assert [speaker for speaker, _ in room.lines()] == ["Ann", "Parley"], "question first, answered once"
+    assert room.conversation.context.lines[0].emotion == "joy", "the final's details reach the line"
+    assert len(room.of_type("turn_metrics")) == 1 and len(room.client.asked) == 1
