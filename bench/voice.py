@@ -155,7 +155,7 @@ async def spoken_turn(client: ListeningClient, audio: np.ndarray) -> dict:
     heard = [r.event["text"] for r in client.of_type("final") if r.at >= start and r.event["participant_id"] != "assistant"]
     return {"e2e": first - speech_end if first is not None else None, "metrics": metrics, "heard": " ".join(heard),
             "text": _reply_text(client, start), "audio_s": metrics.get("reply_audio_s", 0.0),
-            "cut_off": earliest is not None and earliest < speech_end}
+            "cut_off": bool(earliest is not None and earliest < speech_end)}
 
 
 async def barge_in_trial(client: ListeningClient, story: np.ndarray, stop: np.ndarray) -> dict:
