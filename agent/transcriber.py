@@ -22,9 +22,11 @@ from inference_server.client import (
 from inference_server.protocol import (
     SAMPLE_RATE,
     SAMPLE_WIDTH,
+    EndOfTurn,
     ErrorEvent,
     Final,
     Interim,
+    Preflight,
     Ready,
     SpeechEnded,
     SpeechStarted,
@@ -32,7 +34,8 @@ from inference_server.protocol import (
     StreamEvent,
 )
 
-from .conversation.events import UserInput, UserStartedSpeaking, UserStoppedSpeaking, UserTranscript
+from .conversation.events import (UserInput, UserPreflight, UserStartedSpeaking, UserStoppedSpeaking,
+                                  UserTranscript, UserTurnEnded)
 from .events import CaptionFinal, CaptionInterim, ParticipantInfo, Speaking
 from .labels import SpeakerLabels
 from .transports.base import AudioStream
@@ -185,6 +188,11 @@ class ParticipantTranscriber:
                 speaker_index=index, text=event.text, start=round(event.start + offset, 3),
                 end=round(event.end + offset, 3), emotion=event.emotion, emotion_score=event.emotion_score))
             await self._tell(UserTranscript(pid, label, event.text, True, now, event.emotion, event.emotion_score))
+        elif isinstance(event, Preflight):  # for the assistant only: not a caption
+            await self._tell(UserPreflight(pid, labels.last, event.text, now, end=event.end + offset))
+        elif isinstance(event, EndOfTurn):
+            await self._tell(UserTurnEnded(pid, now, end=event.end + offset, probability=event.probability,
+                                           reason=event.reason))
         elif isinstance(event, ErrorEvent):
             log.warning("inference stream error for %s: %s (%s)", pid, event.message, event.code)
 

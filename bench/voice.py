@@ -3,6 +3,9 @@
 Each audio file is played as one user turn in real time; the client waits for the reply.
 - e2e latency: end of the user's speech in the played audio (the last loud 10 ms frame) ->
   the first audible sample of the reply, as decoded from the room's track.
+- cut-off rate: the fraction of turns whose reply audio started before the end of the user's
+  speech in the played file (a turn may hold a mid-sentence pause: bench/paused_speech.py);
+  each reply says `cut_off: true|false`.
 - barge-in stop: the client asks for a long answer, and one second into the spoken answer,
   while it is audible, talks over it; from the onset of that speech to the last audible
   reply sample within the next second (the answer to the barge-in comes later than that).
@@ -144,11 +147,15 @@ async def spoken_turn(client: ListeningClient, audio: np.ndarray) -> dict:
     start = await _say(client, audio)
     speech_end = start + _speech_end(audio)
     metrics = await _next_turn_metrics(client, last, REPLY_TIMEOUT_S + len(audio) / RTC_RATE)
+    while time.monotonic() < speech_end + SETTLE_S:  # a reply into a pause: the speaker goes on and is answered
+        await asyncio.sleep(0.05)
     await asyncio.sleep(SETTLE_S)
+    earliest = client.first_audible(start)
     first = client.first_audible(speech_end)
     heard = [r.event["text"] for r in client.of_type("final") if r.at >= start and r.event["participant_id"] != "assistant"]
     return {"e2e": first - speech_end if first is not None else None, "metrics": metrics, "heard": " ".join(heard),
-            "text": _reply_text(client, speech_end), "audio_s": metrics.get("reply_audio_s", 0.0)}
+            "text": _reply_text(client, start), "audio_s": metrics.get("reply_audio_s", 0.0),
+            "cut_off": bool(earliest is not None and earliest < speech_end)}
 
 
 async def barge_in_trial(client: ListeningClient, story: np.ndarray, stop: np.ndarray) -> dict:
@@ -186,11 +193,13 @@ def _summary(turns: list[dict], trials: list[dict]) -> dict:
         "e2e_latency_s": _p50_p95([t["e2e"] for t in turns if t["e2e"] is not None]),
         "barge_in_stop_s": _p50_p95([t["stop"] for t in trials if t["stop"] is not None]),
         "stages_s": {name: _p50_p95([m[name] for m in metrics if m.get(name) is not None]) for name in STAGES},
-        "replies": [{"text": t["text"], "audio_s": t["audio_s"], "asked": t["heard"],
+        "cut_off_rate": round(sum(t["cut_off"] for t in turns) / len(turns), 3) if turns else None,
+        "replies": [{"text": t["text"], "audio_s": t["audio_s"], "asked": t["heard"], "cut_off": t["cut_off"],
                      "e2e_s": round(t["e2e"], 3) if t["e2e"] is not None else None} for t in turns],
         "barge_ins": [{"outcome": t["outcome"], "stop_s": round(t["stop"], 3) if t["stop"] is not None else None,
                        "reply": t.get("reply", "")} for t in trials],
         "counts": {"turns": len(turns), "replied": sum(t["e2e"] is not None for t in turns),
+                   "cut_off": sum(t["cut_off"] for t in turns),
                    "barge_in_attempts": len(trials),
                    "barge_ins_timed": sum(t["stop"] is not None for t in trials)},
         "machine": {"cpus": os.cpu_count(), "load_avg_1m": round(os.getloadavg()[0], 2), "cpu": platform.processor()

@@ -33,6 +33,14 @@ class Engine:
             return ""
         return result.text
 
+    async def end_of_turn(self, audio: np.ndarray) -> float:
+        """P(the turn is complete) for the turn's audio so far. On the reply path: it decides when
+        the assistant may speak. Raises LookupError when this server has no turn model."""
+        turn = self.models.turn
+        if turn is None:
+            raise LookupError("no end-of-turn model loaded")
+        return await self.scheduler.run_batched(audio, turn.end_of_turn, priority=Priority.REPLY, model=turn.name)
+
     async def speaker_embedding(self, audio: np.ndarray, *, priority: Priority = Priority.ANALYSIS) -> np.ndarray | None:
         speaker = self.models.speaker
         return await self.scheduler.run_batched(audio, speaker.embed, priority=priority, model=speaker.name)

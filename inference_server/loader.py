@@ -22,6 +22,7 @@ from .models.llm import LLM, LlamaCppLLM
 from .models.moonshine import MoonshineSTT
 from .models.speaker import ResemblyzerEncoder, SpeakerEncoder
 from .models.tts import TTS, PiperTTS
+from .models.turn import SmartTurnONNX, TurnDetector
 from .models.vad import VAD, SileroVAD
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,7 @@ class ModelSet:
     emotion: EmotionClassifier
     llm: LLM
     tts: TTS
+    turn: TurnDetector | None = None  # None: turn-taking falls back to silence + delay
 
     def __post_init__(self) -> None:
         # Held around every model call by each scheduler serving this set. One server has one
@@ -44,7 +46,7 @@ class ModelSet:
         self.device_lock = threading.Lock()
 
     def all(self) -> list[ModelBackend]:
-        return [getattr(self, f.name) for f in fields(self)]
+        return [model for f in fields(self) if (model := getattr(self, f.name)) is not None]
 
     def close(self) -> None:
         for model in self.all():
@@ -78,6 +80,7 @@ def load_models(settings: Settings) -> tuple[ModelSet, str, int]:
     threads = configure_threads(settings.threads)
     entries = profile_entries(settings.model_profile, settings.llm_model, settings.asr_model)
     paths: dict[str, Path | None] = {}
+    turn_entry = entries.pop("turn", None)
     for capability, entry in entries.items():
         paths[capability] = None if _is_builtin(entry) else resolve(entry, settings.models_dir)
 
@@ -101,7 +104,20 @@ def load_models(settings: Settings) -> tuple[ModelSet, str, int]:
                                            threads=threads, gpu_layers=-1 if device != "cpu" else 0))
     tts = timed("tts", lambda: PiperTTS(entries["tts"].name, str(paths["tts"]),
                                         device="cuda" if device == "cuda" else "cpu"))
-    return ModelSet(vad, asr, speaker, embeddings, emotion, llm, tts), device, threads
+    turn = _turn_detector(turn_entry, settings, timed)
+    return ModelSet(vad, asr, speaker, embeddings, emotion, llm, tts, turn), device, threads
+
+
+def _turn_detector(entry: ModelEntry | None, settings: Settings, timed) -> TurnDetector | None:
+    """The end-of-turn model is an improvement, not a requirement: without it turns end on silence."""
+    if entry is None:
+        return None
+    try:
+        path = resolve(entry, settings.models_dir)
+        return timed("turn", lambda: SmartTurnONNX(entry.name, str(path)))
+    except Exception as exc:  # noqa: BLE001 - missing, corrupt or unloadable: all mean "do without"
+        log.warning("end-of-turn model unavailable, turns end on silence + delay instead: %s", exc)
+        return None
 
 
 def load_asr(entry: ModelEntry, path: Path, device: str, threads: int) -> STT:

@@ -8,12 +8,19 @@ Times are seconds from the start of the stream's audio. Per utterance the server
 `speech_started`, `interim`s, then `speech_ended` as soon as the VAD has seen the pause, then
 the `final` once decoded; a started/ended pair with no final was noise (a click, a cough).
 
-Captions and turns are different things. `speech_ended` is the end of a stretch of speech
-(a long pause): what turn-taking listens to. A caption can become final before that, while
-speech goes on (a sentence ended at a short pause, the speaker changed, or the caption grew
-too long): an utterance then has several finals, numbered by `segment` (0, 1, ...), and the
-one that closes it has `last` set; that one has empty text when every word was already
-final (it only closes the utterance: show nothing). Interims carry the `segment` they will become.
+Captions, utterances and turns are different things. `speech_ended` is the end of an
+utterance (a long pause). A caption can become final before that, while speech goes on (a
+sentence ended at a short pause, the speaker changed, or the caption grew too long): an
+utterance then has several finals, numbered by `segment` (0, 1, ...), and the one that closes
+it has `last` set; that one has empty text when every word was already final (it only closes
+the utterance: show nothing). Interims carry the `segment` they will become.
+Turns are not utterances (see inference_server/turn_taking.py): during a pause the server
+sends a `preflight` (the words so far, decoded speculatively, for a client that wants to
+start its reply early), and an `end_of_turn` once it judges that the speaker is done; that is
+what the assistant's turn-taking listens to. A turn may span several utterances.
+`end_of_turn` follows the preflight of the turn's last words whenever they were decoded in
+time (a turn that ends on a timeout may not wait for them). Speech that resumes after a
+preflight makes that preflight moot.
 """
 
 from __future__ import annotations
@@ -49,6 +56,7 @@ class StreamConfig(BaseModel):
     interim: bool = True
     emotion: bool = True
     diarization: bool = True
+    turns: bool = True  # judge the ends of turns: `preflight` and `end_of_turn` events
 
 
 class StreamFlush(BaseModel):
@@ -114,6 +122,26 @@ class SpeechEnded(BaseModel):
     end: float
 
 
+class Preflight(BaseModel):
+    """The current utterance's words if the pause under way lasts: a reply may start on them."""
+
+    type: Literal["preflight"] = "preflight"
+    utterance_id: int
+    text: str
+    start: float
+    end: float
+
+
+class EndOfTurn(BaseModel):
+    """The speaker is done: the assistant may speak. Not a caption (finals are)."""
+
+    type: Literal["end_of_turn"] = "end_of_turn"
+    utterance_id: int  # the turn's last utterance
+    end: float  # where its speech ended, stream seconds
+    probability: float | None = None  # the turn model's P(complete); None when none answered
+    reason: Literal["model", "question", "max_delay", "silence", "flush"]
+
+
 class ErrorEvent(BaseModel):
     type: Literal["error"] = "error"
     code: str
@@ -121,7 +149,8 @@ class ErrorEvent(BaseModel):
 
 
 StreamEvent = Annotated[
-    Union[Ready, SpeechStarted, Interim, Final, SpeechEnded, ErrorEvent], Field(discriminator="type")
+    Union[Ready, SpeechStarted, Interim, Final, SpeechEnded, Preflight, EndOfTurn, ErrorEvent],
+    Field(discriminator="type")
 ]
 stream_event_adapter: TypeAdapter[StreamEvent] = TypeAdapter(StreamEvent)
 

@@ -74,6 +74,11 @@ class Segmenter:
     def utterance_start(self) -> int:
         return self._start
 
+    @property
+    def last_speech_end(self) -> int:
+        """Sample where the VAD last heard speech (the silence since then is a pause)."""
+        return self._last_speech_end
+
     def settled_end(self, min_silence: int | None = None) -> int | None:
         """Where the utterance in progress ends if the silence now under way lasts.
 

@@ -5,8 +5,9 @@ scheduler. Interims re-decode the caption in progress at most every `interim_int
 and never while the stream's previous interim is still being decoded, so a loaded server
 sends fewer interims instead of falling behind.
 
-Captions and turns are separate: `speech_started`/`speech_ended` follow the VAD (a long
-pause ends the turn), while a caption may become final mid-speech (captions.py): at a short
+Captions, utterances and turns are separate: `speech_started`/`speech_ended` follow the VAD
+(a long pause ends the utterance), the end of a turn is judged by turn_stream.py (words, then
+the turn model), while a caption may become final mid-speech (captions.py): at a short
 pause after a complete sentence, at a speaker change, or at the longest caption allowed. An
 utterance's finals are numbered by `segment`; the one that closes the utterance has `last`.
 A short pause is decoded speculatively while it lasts; if speech resumes, the decode is kept
@@ -30,11 +31,12 @@ from parley.settings import Settings
 from .captions import CaptionPolicy
 from .diarization import OnlineDiarizer
 from .engine import Engine
-from .protocol import (SAMPLE_RATE, Final, Interim, Ready, SpeechEnded, SpeechStarted, StreamConfig,
+from .protocol import (SAMPLE_RATE, Final, Interim, Preflight, Ready, SpeechEnded, SpeechStarted, StreamConfig,
                        StreamEvent)
 from .scheduler import Priority
 from .segmenter import Segmenter, SpeechEnd, SpeechStart
 from .speaker_changes import SpeakerChangeDetector
+from .turn_stream import StreamTurns
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +111,9 @@ class TranscriptionStream:
         self._candidate: _Candidate | None = None
         self._finals: asyncio.Queue[_Caption | None] = asyncio.Queue()
         self._final_worker = asyncio.create_task(self._send_finals_in_order())
+        self._analysis: tuple[int, int, int, asyncio.Task[str]] | None = None  # latest decode: the turn's words
+        self._turns = StreamTurns(engine, settings, self._segmenter, emit, self._latest_words,
+                                  stream_id=self.id) if config.turns else None
 
     async def start(self) -> None:
         await self._emit(Ready(stream_id=self.id))
@@ -122,6 +127,8 @@ class TranscriptionStream:
         self._received += len(samples)
         if self._received > self._max_samples:
             raise StreamTooLong(f"stream longer than the configured maximum of {self._max_samples // SAMPLE_RATE} s")
+        if self._turns:
+            self._turns.audio(samples)
         if self._config.diarization:
             self._recent = np.concatenate([self._recent, samples])[-(self._changes.window + 2 * self._changes.hop):]
         for event in self._segmenter.push(samples):
@@ -130,10 +137,14 @@ class TranscriptionStream:
         await self._consider_pause()
         self._bound_caption_length()
         self._maybe_interim()
+        if self._turns:
+            await self._turns.update(self._utterance)
 
     async def flush(self) -> None:
         for event in self._segmenter.flush():
             await self._on_segment(event)
+        if self._turns:
+            await self._turns.flush(self._utterance)
 
     async def finish(self) -> None:
         """Finalize what is pending and wait until every final has been sent."""
@@ -148,6 +159,8 @@ class TranscriptionStream:
                      self._window_task[1] if self._window_task else None):
             if task and not task.done():
                 task.cancel()
+        if self._turns:
+            self._turns.close()
 
     # --- segmentation events ----------------------------------------------------------------
 
@@ -229,6 +242,22 @@ class TranscriptionStream:
             return  # speaking, already decoding, or too short to be a caption of its own
         audio = segmenter.utterance_audio()[: end - start]
         self._candidate = _Candidate(start, end, self._recognize(audio))
+        self._analysis = (self._utterance, start, end, self._candidate.task)
+
+    async def _latest_words(self) -> Preflight | None:
+        """The latest caption's words once decoded (speculatively, during the pause); None if none."""
+        while True:
+            if self._analysis is None:
+                return None
+            utterance, start, end, task = self._analysis
+            await asyncio.wait({task})
+            if self._analysis is not None and self._analysis[3] is not task:
+                continue  # superseded while decoding (the caption's own final decode replaced it)
+            if task.cancelled() or task.exception() is not None or task.result() is None:
+                return None
+            break
+        return Preflight(utterance_id=utterance, text=task.result(), start=start / SAMPLE_RATE,
+                         end=end / SAMPLE_RATE)
 
     async def _candidate_as_interim(self, candidate: _Candidate) -> None:
         """A pause's decode that was not a sentence end is still the best hypothesis so far: show it."""
@@ -273,6 +302,7 @@ class TranscriptionStream:
         self._commit(start, at, self._recognize(audio), audio, last=False)
 
     def _commit(self, start: int, end: int, text: asyncio.Task[str], audio: np.ndarray, *, last: bool) -> None:
+        self._analysis = (self._utterance, start, end, text)
         analysis = asyncio.create_task(self._analyse(text, audio))
         self._finals.put_nowait(_Caption(self._utterance, self._segment, start, end, analysis, last,
                                          time.monotonic()))

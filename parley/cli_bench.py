@@ -42,8 +42,11 @@ def captions(audio: Path = typer.Option(..., "--audio", exists=True, dir_okay=Fa
 
 
 @bench_app.command("voice")
-def voice(audio: list[Path] = typer.Option(..., "--audio", exists=True, dir_okay=False, readable=True,
+def voice(audio: list[Path] = typer.Option([], "--audio", exists=True, dir_okay=False, readable=True,
                                            help="A question, played as one user turn; repeat for more turns."),
+          paused: bool = typer.Option(False, "--paused", help="Also play turns with a 0.4-1.0 s pause mid-sentence "
+                                                              "(real LibriVox speech and piper questions): "
+                                                              "the cut-off rate."),
           url: str = typer.Option(None, help="A running Parley (its ICE must be loopback-only: "
                                              "PARLEY_WEBRTC_LOOPBACK_ONLY=1). Default: start one on a free port."),
           barge_ins: int = typer.Option(3, "--barge-ins", min=0, help="Times to talk over a spoken reply."),
@@ -51,11 +54,18 @@ def voice(audio: list[Path] = typer.Option(..., "--audio", exists=True, dir_okay
     """Talk to the assistant: play each AUDIO as a turn, time its spoken replies and barge-ins at the client."""
     from bench.voice import bench_voice
 
+    if paused:
+        from bench.paused_speech import write_paused_turns
+
+        audio = [*audio, *write_paused_turns()]
+    if not audio:
+        raise typer.BadParameter("give at least one --audio file, or --paused", param_hint="--audio")
     result = asyncio.run(bench_voice(audio, url, barge_ins))
     if as_json:
         typer.echo(json.dumps(result))
         return
     for reply in result["replies"]:
         typer.echo(f"[{reply['audio_s']:5.2f} s] {reply['text']}")
-    typer.echo(f"e2e latency s: {result['e2e_latency_s']}  barge-in stop s: {result['barge_in_stop_s']}")
+    typer.echo(f"e2e latency s: {result['e2e_latency_s']}  barge-in stop s: {result['barge_in_stop_s']}  "
+               f"cut-off rate: {result['cut_off_rate']}")
     typer.echo("stages s: " + "  ".join(f"{name}={value['p50']}" for name, value in result["stages_s"].items()))

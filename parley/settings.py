@@ -57,6 +57,15 @@ class Settings(BaseSettings):
     change_threshold: float = 0.7  # adjacent windows less similar than this: another voice
     speaker_threshold: float = 0.72
 
+    # End of turn (inference_server/turn_taking.py)
+    turn_silence_ms: int = Field(200, ge=32, le=2000, description="Pause after which a turn is judged "
+                                                                   "(turn model + words).")
+    turn_max_delay_s: float = Field(2.5, ge=0.2, le=10.0, description="A turn judged unfinished ends after "
+                                                                       "this much silence anyway.")
+    turn_fallback_delay_s: float = Field(0.9, ge=0.2, le=10.0, description="Without a turn model, a turn ends "
+                                                                            "after this much silence.")
+    turn_threshold: float = Field(0.5, ge=0.0, le=1.0, description="The turn model's P(complete) that ends a turn.")
+
     # API / web
     host: str = "127.0.0.1"
     port: int = 8000
@@ -66,9 +75,6 @@ class Settings(BaseSettings):
     assistant_aliases: list[str] = Field(
         default_factory=list, description='Other spellings speech recognition gives the name, as JSON: ["harley"]. '
                                           "Empty = the known ones for the default name.")
-    turn_min_delay_s: float = Field(0.5, ge=0.0, le=5.0, description="After a speaker's pause, wait this long "
-                                                                     "before the assistant answers (a longer one "
-                                                                     "when the words trail off).")
     reply_max_tokens: int = Field(120, ge=8, le=1024, description="The longest spoken reply, in LLM tokens.")
     reply_max_sentences: int = Field(4, ge=1, le=20, description="The longest spoken reply, in sentences.")
     max_participants: int = Field(8, ge=1, le=8, description="Human participants per room.")

@@ -2,8 +2,10 @@
 
 from .audio_output import AudioOutput, PacedAudioOutput
 from .engine import ConversationOptions, RoomConversation
-from .events import UserInput, UserStartedSpeaking, UserStoppedSpeaking, UserTranscript
+from .events import (UserInput, UserPreflight, UserStartedSpeaking, UserStoppedSpeaking, UserTranscript,
+                     UserTurnEnded)
 from .reply import ReplyOptions
 
 __all__ = ["AudioOutput", "ConversationOptions", "PacedAudioOutput", "ReplyOptions", "RoomConversation",
-           "UserInput", "UserStartedSpeaking", "UserStoppedSpeaking", "UserTranscript"]
+           "UserInput", "UserPreflight", "UserStartedSpeaking", "UserStoppedSpeaking", "UserTranscript",
+           "UserTurnEnded"]

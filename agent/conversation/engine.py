@@ -1,9 +1,14 @@
 """The assistant's side of one room's conversation, whatever the transport.
 
 Fed the room's speech events and transcripts (`push`), it keeps one shared context labelled
-by speaker, decides when a turn is over and meant for the assistant (turns.py), speaks the
-reply (reply.py) into an `AudioOutput`, publishes the assistant's captions, state, notices
-and per-turn metrics, and yields the floor when a human talks over it:
+by speaker, decides which turns are meant for the assistant (turns.py), speaks the reply
+(reply.py) into an `AudioOutput`, publishes the assistant's captions, state, notices and
+per-turn metrics, and yields the floor when a human talks over it. When a turn is over is
+the inference server's call (`UserTurnEnded`); the reply starts before that, on the words of
+the pause (`UserPreflight`) or the final, and its audio waits for the end of the turn:
+
+- the words change before the turn ends (the speaker went on): the reply is dropped unheard
+  and started again on the new words;
 
 - speech starts before any of the reply was heard (the turn was not over, or someone else
   spoke up): the reply is dropped unheard, and the turn is decided again once it is quiet;
@@ -37,12 +42,13 @@ from ..events import (
 )
 from .audio_output import AudioOutput
 from .context import AssistantLine, ConversationContext, HumanLine
-from .events import UserInput, UserStartedSpeaking, UserStoppedSpeaking, UserTranscript
+from .events import (UserInput, UserPreflight, UserStartedSpeaking, UserStoppedSpeaking, UserTranscript,
+                     UserTurnEnded)
 from .metrics import BARGE_INS, NOTICES, record_turn
 from .prefill import Prefiller
 from .prompts import PromptLibrary, ReplyPrompt
 from .reply import ReplyOptions, ReplyResult, SpokenReply
-from .turns import KNOWN_MISHEARINGS, ReplyRule, is_filler, sounds_unfinished
+from .turns import KNOWN_MISHEARINGS, ReplyRule, is_filler, words
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +59,9 @@ Recall = Callable[[str, list[str]], Awaitable[list[str]]]  # (latest words, spea
 @dataclass(frozen=True)
 class ConversationOptions:
     aliases: tuple[str, ...] = ()  # other spellings the ASR gives the assistant's name
-    min_endpointing_delay_s: float = 0.5  # after the VAD's silence, before the turn counts as over
-    unfinished_delay_s: float = 1.5  # the same when the words trail off ("and", "so", "...")
+    # The server's end of turn normally comes within its max delay (2.5 s of silence); if none has
+    # come this long after the speaker's words were final, the turn counts as over anyway.
+    end_of_turn_timeout_s: float = 3.0
     final_timeout_s: float = 2.0  # speech ended and no final by then: it was noise (a paused reply resumes)
     follow_up_window_s: float = 20.0
     # Prefill each interim too. Off by default: on a 2-core CPU a prefill job holds the
@@ -68,8 +75,7 @@ class ConversationOptions:
     @classmethod
     def from_settings(cls, settings: Settings) -> ConversationOptions:
         aliases = settings.assistant_aliases or KNOWN_MISHEARINGS.get(settings.assistant_name.lower(), ())
-        return cls(aliases=tuple(aliases), min_endpointing_delay_s=settings.turn_min_delay_s,
-                   reply=ReplyOptions(max_tokens=settings.reply_max_tokens,
+        return cls(aliases=tuple(aliases), reply=ReplyOptions(max_tokens=settings.reply_max_tokens,
                                       max_sentences=settings.reply_max_sentences))
 
 
@@ -87,8 +93,10 @@ class _Turn:
     reply: SpokenReply
     speech_end_at: float | None  # when the words being answered ended
     final_at: float | None  # when their transcript arrived
-    confirm_at: float
+    speaker_id: str  # whose words ended the turn: their end of turn lets the audio play
     timers: list[asyncio.Task] = field(default_factory=list)
+    preflight: UserPreflight | None = None  # started on these words, not yet final
+    pending: HumanLine | None = None  # the preflight's words as a line: into the context once heard
     confirmed_at: float | None = None
     line: AssistantLine | None = None  # in the context once its audio started
     paused: bool = False
@@ -114,7 +122,8 @@ class RoomConversation:
         self._humans: dict[str, ParticipantInfo] = {}
         self._speaking: set[str] = set()
         self._awaiting_finals: dict[str, list[tuple[float, float]]] = {}  # id -> [(stopped at, speech end)]
-        self._last_stop_at = 0.0
+        # participant -> where the server ended their turn (stream seconds); None while it goes on
+        self._turn_over: dict[str, float | None] = {}
         self._turn: _Turn | None = None
         self._turns = 0
         self._state = "listening"
@@ -140,6 +149,10 @@ class RoomConversation:
             await self._speech_started(event)
         elif isinstance(event, UserStoppedSpeaking):
             await self._speech_stopped(event)
+        elif isinstance(event, UserPreflight):
+            await self._preflight(event)
+        elif isinstance(event, UserTurnEnded):
+            await self._turn_ended(event)
         elif event.is_final:
             await self._final(event)
         else:
@@ -149,6 +162,7 @@ class RoomConversation:
 
     async def _speech_started(self, event: UserStartedSpeaking) -> None:
         self._speaking.add(event.participant_id)
+        self._turn_over[event.participant_id] = None
         turn = self._turn
         if turn is None or turn.paused:
             return
@@ -164,7 +178,6 @@ class RoomConversation:
     async def _speech_stopped(self, event: UserStoppedSpeaking) -> None:
         self._speaking.discard(event.participant_id)
         self._awaiting_finals.setdefault(event.participant_id, []).append((event.at, event.speech_end_at))
-        self._last_stop_at = event.at
         turn = self._turn
         if turn is not None and turn.paused and not self._speaking:
             turn.timers.append(self._later(self.options.final_timeout_s + 0.05, self._resume, turn))
@@ -192,34 +205,81 @@ class RoomConversation:
             return
         if turn is not None and turn.paused:
             await self._interrupt(turn)
-        self.context.add(HumanLine(event.participant_id, event.speaker, event.text, event.at, event.emotion,
-                                   event.emotion_score, speech_end_at))
+        line = HumanLine(event.participant_id, event.speaker, event.text, event.at, event.emotion,
+                         event.emotion_score, speech_end_at)
+        if turn is not None and turn.preflight is not None and turn.preflight.participant_id == event.participant_id:
+            if _same_words(turn.preflight.text, event.text) or turn.line is not None:
+                turn.preflight = None  # the words it answers are final now
+                turn.speech_end_at = turn.speech_end_at or speech_end_at
+                if turn.line is not None and turn.pending is not None:  # heard already: its line is in
+                    vars(turn.pending).update(vars(line))
+                    line = None
+                turn.pending = None
+            else:
+                log.info("room %s: words changed after preflight of turn %d; reply restarts", self.room, turn.number)
+                await self._close_turn(turn, None)
+        if line is not None:
+            self.context.add(line)
         await self._maybe_start_turn()
         if self._turn is None:
             self._prefill()
 
+    async def _preflight(self, event: UserPreflight) -> None:
+        if is_filler(event.text):
+            return
+        turn = self._turn
+        if turn is not None and turn.preflight is not None and turn.preflight.participant_id == event.participant_id:
+            if _same_words(turn.preflight.text, event.text) or turn.line is not None:
+                return
+            log.info("room %s: words changed during turn %d's pause; reply restarts", self.room, turn.number)
+            await self._close_turn(turn, None)
+        await self._maybe_start_turn(event)
+
+    async def _turn_ended(self, event: UserTurnEnded) -> None:
+        self._turn_over[event.participant_id] = event.end
+        turn = self._turn
+        if turn is not None and turn.speaker_id == event.participant_id and not turn.confirmed_at:
+            if turn.preflight is not None and event.end > turn.preflight.end + 0.05:
+                # The turn ended on later speech than the words this reply answers: never play it.
+                log.info("room %s: turn %d answered old words; dropped", self.room, turn.number)
+                await self._close_turn(turn, None)
+            else:
+                await self._confirm(turn)
+        await self._maybe_start_turn()
+
     # --- turns --------------------------------------------------------------------------------
 
-    async def _maybe_start_turn(self) -> None:
-        if self._turn is not None or self._speaking:
+    async def _maybe_start_turn(self, preflight: UserPreflight | None = None) -> None:
+        """Start a reply if one is due: on the context's unanswered lines, plus `preflight`'s words."""
+        if self._turn is not None:
             return
-        if self._finals_pending() or not self._rule.wants_reply(len(self._humans), self.context):
+        speaker = preflight.participant_id if preflight else None
+        if self._speaking - {speaker} or self._finals_pending(besides=speaker):
             return
-        now = time.monotonic()
-        last = self.context.unanswered()[-1]
-        delay = self.options.unfinished_delay_s if sounds_unfinished(last.text) else self.options.min_endpointing_delay_s
+        pending = (HumanLine(preflight.participant_id, preflight.speaker, preflight.text, preflight.at)
+                   if preflight else None)
+        if not self._rule.wants_reply(len(self._humans), self.context, pending):
+            return
+        last = pending or self.context.unanswered()[-1]
         self._turns += 1
         turn = _Turn(self._turns, SpokenReply(self._client, self.output, [], self.options.reply, name=self.assistant.name),
-                     speech_end_at=last.speech_end_at, final_at=last.at, confirm_at=self._last_stop_at + delay)
+                     speech_end_at=last.speech_end_at, final_at=last.at, speaker_id=last.participant_id,
+                     preflight=preflight, pending=pending)
         turn.reply.on_progress = lambda text: self._progress(turn, text)
         turn.reply.stop = [f"\n{p.name}:" for p in self._humans.values()]
         self._turn = turn
         self._prefiller.drop_pending()
-        turn.timers.append(self._later(max(0.0, turn.confirm_at - now), self._confirm, turn))
-        self._spawn(self._run_turn(turn, last.text))
+        ended = self._turn_over.get(last.participant_id)
+        if ended is not None and (preflight is None or preflight.end + 0.05 >= ended):
+            turn.timers.append(self._later(0.0, self._confirm, turn))  # the turn is over already
+        else:
+            turn.timers.append(self._later(self.options.end_of_turn_timeout_s, self._end_of_turn_timeout, turn))
+        self._spawn(self._run_turn(turn, pending))
 
-    async def _run_turn(self, turn: _Turn, latest: str) -> None:
-        turn.reply.messages = self._prompt.messages(self.context.window, self._people())
+    async def _run_turn(self, turn: _Turn, pending: HumanLine | None) -> None:
+        lines = self.context.window + ([pending] if pending else [])
+        latest = lines[-1].text
+        turn.reply.messages = self._prompt.messages(lines, self._people())
         if self._recall is not None:
             # Memories go at the very end of the prompt: the rest is evaluated while they are looked up.
             self._prefiller.request(turn.reply.messages)
@@ -230,7 +290,7 @@ class RoomConversation:
                 log.warning("room %s: memory recall failed: %s", self.room, exc)
                 memories = []
             if memories:
-                turn.reply.messages = self._prompt.messages(self.context.window, self._people(), memories=memories)
+                turn.reply.messages = self._prompt.messages(lines, self._people(), memories=memories)
         try:
             result = await turn.reply.run()
         except Exception:  # one broken reply must not end the room's assistant
@@ -240,18 +300,27 @@ class RoomConversation:
             await self._close_turn(turn, result)
 
     async def _confirm(self, turn: _Turn) -> None:
-        if turn.closed:
+        if turn.closed or turn.confirmed_at is not None:
             return
         turn.confirmed_at = time.monotonic()
         turn.reply.confirm()
         if turn.line is None:
             await self._set_state("thinking")
 
+    async def _end_of_turn_timeout(self, turn: _Turn) -> None:
+        """No end of turn came: play a reply to final words; one on words never made final is dropped."""
+        if turn.preflight is not None and turn.line is None:
+            await self._close_turn(turn, None)
+            await self._maybe_start_turn()
+        else:
+            await self._confirm(turn)
+
     async def _progress(self, turn: _Turn, heard: str) -> None:
         """A sentence of the reply started playing: caption it (the first one also starts the line)."""
         if turn.closed:
             return
         if turn.line is None:
+            self._commit_pending(turn)
             turn.line = self.context.add(AssistantLine(at=time.monotonic()))
             await self._set_state("speaking")
             await self._send(Speaking(participant_id=self.assistant.id, speaking=True))
@@ -289,6 +358,7 @@ class RoomConversation:
             return
         now = time.monotonic()
         if turn.line is None and result.text:  # speech failed before any audio: the text is shown
+            self._commit_pending(turn)
             turn.line = self.context.add(AssistantLine(at=now))
         if turn.line is not None:
             turn.line.text, turn.line.interrupted, turn.line.ended_at = result.text, result.interrupted, now
@@ -324,12 +394,17 @@ class RoomConversation:
 
     # --- helpers ------------------------------------------------------------------------------
 
-    def _finals_pending(self) -> bool:
+    def _commit_pending(self, turn: _Turn) -> None:
+        """The room hears an answer to words not yet final: they go into the context first, in order."""
+        if turn.pending is not None and turn.preflight is not None:
+            self.context.add(turn.pending)
+
+    def _finals_pending(self, besides: str | None = None) -> bool:
         """A final is still to come for speech that ended (one that has not come in time never will)."""
         now = time.monotonic()
         for waits in self._awaiting_finals.values():
             waits[:] = [w for w in waits if now - w[0] < self.options.final_timeout_s]
-        return any(self._awaiting_finals.values())
+        return any(waits for pid, waits in self._awaiting_finals.items() if pid != besides)
 
     def _people(self) -> list[str]:
         return sorted(p.name for p in self._humans.values())
@@ -381,3 +456,7 @@ class RoomConversation:
 
 def _rounded(value: float | None) -> float | None:
     return round(value, 3) if value is not None else None
+
+
+def _same_words(a: str, b: str) -> bool:
+    return words(a) == words(b)

@@ -34,4 +34,27 @@ class UserTranscript:
     emotion_score: float = 0.0
 
 
-UserInput = UserStartedSpeaking | UserStoppedSpeaking | UserTranscript
+@dataclass(frozen=True)
+class UserPreflight:
+    """The words of a pause under way, decoded before the VAD's silence ran out: a reply may start on
+    them, but is heard only once the turn ends, and only if they are still the latest words."""
+
+    participant_id: str
+    speaker: str
+    text: str
+    at: float
+    end: float  # where these words end on the participant's stream clock (seconds)
+
+
+@dataclass(frozen=True)
+class UserTurnEnded:
+    """The inference server judged the participant done: the assistant may speak."""
+
+    participant_id: str
+    at: float
+    end: float  # where the turn's speech ended on the participant's stream clock (seconds)
+    probability: float | None = None  # the turn model's P(complete), None without one
+    reason: str = "model"
+
+
+UserInput = UserStartedSpeaking | UserStoppedSpeaking | UserTranscript | UserPreflight | UserTurnEnded

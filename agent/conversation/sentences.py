@@ -1,7 +1,9 @@
 """Streamed LLM text -> sentences for TTS, and text cleaned for a voice.
 
-The first sentence is what the room waits for, so it goes out as soon as it is complete
-(and a long first sentence is cut at its first comma), the rest sentence by sentence.
+The first words are what the room waits for, so the first chunk is the first clause: it ends
+at a comma, semicolon, colon or dash, or after `first_chunk_words` words, or with the
+sentence, whichever comes first. The rest goes out sentence by sentence (a voice reads a
+whole sentence better, and by then the audio is ahead of the room).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import re
 
 _ABBREVIATIONS = frozenset({"mr", "mrs", "ms", "dr", "prof", "st", "vs", "etc", "e.g", "i.e", "approx", "no"})
 _END = re.compile(r"[.!?…]+[\"')\]]*(?=\s|$)|\n+")
-_CLAUSE = re.compile(r"[,;:](?=\s)")
+_CLAUSE = re.compile(r"[,;:](?=\s)|\s[-–—](?=\s)|—")
 _MARKUP = re.compile(r"\*\*|__|`+|^#+\s*|^\s*(?:[-*•]|\d+[.)])\s+", re.MULTILINE)
 _URL = re.compile(r"https?://\S+")
 _SYMBOLS = re.compile(r"[\U0001F000-\U0001FFFF\u2600-\u27BF]")  # emoji and pictographs
@@ -23,10 +25,11 @@ def speakable(text: str) -> str:
 
 
 class SentenceSplitter:
-    def __init__(self, *, first_clause_words: int = 4) -> None:
+    def __init__(self, *, first_clause_words: int = 2, first_chunk_words: int = 8) -> None:
         self._buffer = ""
         self._first = True
-        self._first_clause_words = first_clause_words
+        self._first_clause_words = first_clause_words  # fewer words before a comma stay with the next clause
+        self._first_chunk_words = first_chunk_words
 
     def push(self, text: str) -> list[str]:
         """Sentences completed by `text`: a terminator ends one without waiting for the next token,
@@ -45,6 +48,11 @@ class SentenceSplitter:
         return [rest] if rest else []
 
     def _next_end(self) -> int | None:
+        ends = [end for end in (self._sentence_end(), self._first_clause_end() if self._first else None)
+                if end is not None]
+        return min(ends) if ends else None
+
+    def _sentence_end(self) -> int | None:
         for match in _END.finditer(self._buffer):
             before = self._buffer[:match.start()].rsplit(None, 1)
             word = before[-1] if before else ""
@@ -54,8 +62,14 @@ class SentenceSplitter:
             if match.end() == len(self._buffer) and match.group().startswith(".") and not word[-1:].isalpha():
                 continue  # "3." may go on as "3.5": wait for the next token
             return match.end()
-        if self._first:
-            for match in _CLAUSE.finditer(self._buffer):
-                if len(self._buffer[:match.start()].split()) >= self._first_clause_words:
-                    return match.end()
+        return None
+
+    def _first_clause_end(self) -> int | None:
+        for match in _CLAUSE.finditer(self._buffer):
+            if len(self._buffer[:match.start()].split()) >= self._first_clause_words:
+                return match.end()
+        # No clause mark yet: cut after the Nth word once the next one has begun (the Nth is whole).
+        spans = list(re.finditer(r"\S+", self._buffer))
+        if len(spans) > self._first_chunk_words:
+            return spans[self._first_chunk_words - 1].end()
         return None

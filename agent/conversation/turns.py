@@ -5,8 +5,8 @@ The reply rule (also in the README):
 - Several humans: a turn is for the assistant when it says the assistant's name (or one of
   its aliases), or when it is a question (ends with "?") asked right after the assistant
   spoke — nobody else talked in between, within `follow_up_window_s`.
-A turn is finished when its speaker's VAD reported silence, the final transcript is in, and
-nobody spoke again within the minimum endpointing delay (longer when the words trail off).
+When a turn is finished is the inference server's decision (inference_server/turn_taking.py:
+a short pause, its end-of-turn model and the words); the agent hears it as `UserTurnEnded`.
 Hesitations ("um", "mm-hmm") and non-speech ("[cough]") are not turns.
 """
 
@@ -37,19 +37,6 @@ def is_filler(text: str) -> bool:
     return all(word in FILLERS for word in words(text))
 
 
-# A turn that trails off like this is probably not over: wait longer before answering.
-_TRAILING = frozenset({"and", "but", "or", "so", "because", "the", "a", "an", "to", "of", "that", "with", "if",
-                       "like", "my", "your", "is", "are", "was", "i", "we", "um", "uh"})
-
-
-def sounds_unfinished(text: str) -> bool:
-    stripped = text.rstrip()
-    if stripped.endswith(("...", "…", ",", "-", "—")):
-        return True
-    spoken = words(stripped)
-    return bool(spoken) and spoken[-1] in _TRAILING
-
-
 class ReplyRule:
     def __init__(self, names: Sequence[str], *, follow_up_window_s: float = 20.0) -> None:
         alternatives = "|".join(re.escape(n.lower()) for n in names if n.strip())
@@ -59,8 +46,10 @@ class ReplyRule:
     def addressed(self, text: str) -> bool:
         return bool(self._name.search(" ".join(words(text))))
 
-    def wants_reply(self, humans_in_room: int, context: ConversationContext) -> bool:
-        unanswered = context.unanswered()
+    def wants_reply(self, humans_in_room: int, context: ConversationContext,
+                    pending: HumanLine | None = None) -> bool:
+        """`pending`: words not yet final (a preflight) that count as the latest line."""
+        unanswered = context.unanswered() + ([pending] if pending else [])
         if not unanswered:
             return False
         if humans_in_room <= 1:

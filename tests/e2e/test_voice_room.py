@@ -62,5 +62,6 @@ async def test_a_pause_mid_sentence_is_not_the_end_of_the_turn(parley):
     states = [r.event["state"] for r in client.of_type("assistant_state")]
     assert states == ["thinking", "speaking", "listening"], "one reply, after the whole sentence"
     assert len(client.of_type("turn_metrics")) == 1 and turn["e2e"] is not None
+    assert not turn["cut_off"], "no reply audio before the end of her speech"
     said = [r.event["text"] for r in client.of_type("final") if r.event["participant_id"] != "assistant"]
     assert len(said) == 2, said

@@ -19,6 +19,7 @@ from agent.conversation import (
     UserStartedSpeaking,
     UserStoppedSpeaking,
     UserTranscript,
+    UserTurnEnded,
 )
 from agent.conversation.context import AssistantLine, HumanLine
 from agent.events import ParticipantInfo
@@ -68,10 +69,13 @@ class ScriptedRoom:
         await self.conversation.participant_joined(ParticipantInfo(id=pid, name=name))
 
     async def say(self, pid: str, speaker: str, text: str | None, *, speech_s: float = 0.8,
-                  emotion: str = "neutral", then_resume_after_s: float | None = None) -> None:
+                  emotion: str = "neutral", then_resume_after_s: float | None = None,
+                  turn_ends: bool | None = None) -> None:
         """`text` spoken for `speech_s`, with the events a real stream sends: interims as it grows,
-        speech_ended after the VAD's silence, then the final (none when `text` is None: noise). With `then_resume_after_s` it returns
-        that long after the words ended, for the speaker to go on (a pause mid-sentence)."""
+        speech_ended after the VAD's silence, then the final (none when `text` is None: noise), then
+        the server's end of turn (`turn_ends`; by default when the speaker does not go on). With
+        `then_resume_after_s` it returns that long after the words ended, for the speaker to go on
+        (a pause mid-sentence)."""
         conversation = self.conversation
         started = time.monotonic()
         await conversation.push(UserStartedSpeaking(pid, started))
@@ -87,6 +91,8 @@ class ScriptedRoom:
         if text is not None:
             await asyncio.sleep(FINAL_AFTER_S)
             await conversation.push(UserTranscript(pid, speaker, text, True, time.monotonic(), emotion, 0.8))
+        if turn_ends if turn_ends is not None else then_resume_after_s is None:
+            await conversation.push(UserTurnEnded(pid, time.monotonic(), end=ended, probability=0.9))
         if then_resume_after_s is not None:
             await asyncio.sleep(max(0.0, ended + then_resume_after_s - time.monotonic()))
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from agent.conversation.context import AssistantLine, ConversationContext, HumanLine
 from agent.conversation.prompts import PromptLibrary, ReplyPrompt
 from agent.conversation.sentences import SentenceSplitter, speakable
-from agent.conversation.turns import ReplyRule, is_filler, sounds_unfinished
+from agent.conversation.turns import ReplyRule, is_filler
 
 
 @pytest.mark.parametrize("text", ["", "  ", "Um.", "uh, hmm...", "Mm-hmm.", "[coughing]", "(laughs) uh", "*sigh*", "..."])
@@ -18,13 +20,6 @@ def test_filler_and_noise_are_not_turns(text):
 @pytest.mark.parametrize("text", ["Um, what time is it?", "No.", "Okay", "Paris"])
 def test_words_are_turns(text):
     assert not is_filler(text)
-
-
-@pytest.mark.parametrize("text,unfinished", [("So I was thinking that", True), ("I went there and", True),
-                                             ("Well...", True), ("What is the capital of France?", False),
-                                             ("I like it.", False)])
-def test_trailing_words_mean_the_turn_goes_on(text, unfinished):
-    assert sounds_unfinished(text) is unfinished
 
 
 def human(speaker: str, text: str, at: float = 0.0) -> HumanLine:
@@ -70,13 +65,39 @@ def test_sentences_come_out_as_soon_as_they_end():
 
 
 def test_a_long_first_sentence_is_cut_at_a_comma():
-    splitter = SentenceSplitter(first_clause_words=6)
+    splitter = SentenceSplitter()
     out = []
     text = "Well, the answer depends on many things, for example the weather. Then more, and more. "
     for word in text.split(" "):
         out += splitter.push(word + " ")
-    assert out[:2] == ["Well, the answer depends on many things,", "for example the weather."]
-    assert out[2] == "Then more, and more."
+    assert out == ["Well, the answer depends on many things,", "for example the weather.", "Then more, and more."]
+
+
+def _chunks(text: str) -> list[str]:
+    """Stream `text` token by token (a word with its leading space, as LLMs do) through a splitter."""
+    splitter = SentenceSplitter()
+    out: list[str] = []
+    for token in re.findall(r"\s*\S+", text):
+        out += splitter.push(token)
+    return out + splitter.flush()
+
+
+@pytest.mark.parametrize("text, chunks", [
+    # the first clause goes to TTS alone; later text by sentence
+    ("Sure, the capital of France is Paris. It is lovely.",
+     ["Sure, the capital of France is Paris.", "It is lovely."]),  # "Sure," is one word: kept with the rest
+    ("Of course, the capital of France is Paris.", ["Of course,", "the capital of France is Paris."]),
+    ("An hour has sixty minutes - and a minute sixty seconds.",
+     ["An hour has sixty minutes -", "and a minute sixty seconds."]),
+    ("Spiders have eight legs—insects have six.", ["Spiders have eight legs—", "insects have six."]),
+    ("The tallest mountain on Earth above sea level is Mount Everest in Nepal.",
+     ["The tallest mountain on Earth above sea level", "is Mount Everest in Nepal."]),  # 8 words, no mark
+    ("Paris is the capital of France.", ["Paris is the capital of France."]),  # short: one sentence
+    ("It costs 1,000 dollars, roughly.", ["It costs 1,000 dollars,", "roughly."]),  # no cut inside a number
+    ("Yes. Then, later, more words here.", ["Yes.", "Then, later, more words here."]),  # only the first chunk
+])
+def test_the_first_clause_goes_to_tts_first(text, chunks):
+    assert _chunks(text) == chunks
 
 
 def test_speakable_text_has_no_markup():

@@ -50,7 +50,7 @@ async def test_streaming_stt_speaks_livekits_event_protocol(client, audio_cache)
     conversation = load_conversation("short", audio_cache)
     two_turns = load_pcm16k(conversation.path)[: int((conversation.turns[1].end + 0.3) * 16000)]
     audio = np.concatenate([two_turns, np.zeros(8000, np.float32)])
-    parley = ParleySTT(client)
+    parley = ParleySTT(client, turn_detection=False)  # START/END_OF_SPEECH per utterance
     assert isinstance(parley, stt.STT)
     assert parley.capabilities.streaming and parley.capabilities.interim_results
     metrics: list[STTMetrics] = []
@@ -73,6 +73,19 @@ async def test_streaming_stt_speaks_livekits_event_protocol(client, audio_cache)
         assert final.metadata["emotion"] in EMOTIONS and 0 <= final.metadata["emotion_score"] <= 1
     assert [f.speaker_id for f in finals] == ["S1", "S2"]  # two voices, diarized
     assert sum(m.audio_duration for m in metrics) == pytest.approx(len(audio) / 16000, abs=0.2)
+
+
+async def test_with_turn_detection_speech_ends_when_the_turn_does_not_at_a_pause(client):
+    first, second = render_turn(PIPER_JOE, "How many minutes are there in"), render_turn(PIPER_JOE, "one hour?")
+    pause, tail = np.zeros(int(0.8 * 16000), np.float32), np.zeros(4 * 16000, np.float32)  # tail > the 2.5 s max
+    stream = ParleySTT(client).stream()
+    player = asyncio.create_task(_play(stream, _frames(np.concatenate([first, pause, second, tail]), 16000)))
+    events = [event async for event in stream]
+    await player
+
+    kinds = "".join({E.START_OF_SPEECH: "S", E.FINAL_TRANSCRIPT: "F", E.END_OF_SPEECH: "E"}.get(e.type, "")
+                    for e in events)
+    assert kinds == "SFFE", kinds  # two utterances (the VAD's pause), one turn: "in" is not an ending
 
 
 async def test_batch_recognition_resamples_downmixes_and_keeps_speaker_and_emotion(client):
