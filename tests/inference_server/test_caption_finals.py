@@ -56,7 +56,7 @@ class WordRecognizer:
 
     def __init__(self, words: list[Word]) -> None:
         self._words = words
-        self.models = type("Models", (), {"vad": LevelVAD()})()
+        self.models = type("Models", (), {"vad": LevelVAD(), "turn": None})()
         metric = type("Metric", (), {"observe": lambda self, value: None})()
         self.scheduler = type("Scheduler", (), {"metrics": type("M", (), {"interim_lag": metric,
                                                                            "final_latency": metric})()})()

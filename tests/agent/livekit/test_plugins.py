@@ -149,5 +149,6 @@ async def test_errors_are_livekit_api_errors_so_fallback_adapters_fail_over(clie
     player = asyncio.create_task(_play(stream, _frames(np.concatenate([question, np.zeros(16000)]), 16000)))
     finals = [e.alternatives[0].text async for e in stream if e.type == E.FINAL_TRANSCRIPT]
     await player
-    assert [_norm(t) for t in finals] == ["what is the capital of france"]
+    # One final from the live server (its first syllable may be clipped by the failover).
+    assert len(finals) == 1 and jiwer.wer("what is the capital of france", _norm(finals[0])) <= 0.2, finals
     await dead.aclose()
