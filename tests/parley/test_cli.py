@@ -102,13 +102,14 @@ def test_transcribe_in_process_gives_speakers_and_emotions(audio_cache, model_se
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("fmt,marker", [("srt", "-->"), ("vtt", "WEBVTT"), ("txt", "[S1]")])
-def test_transcribe_against_a_running_server(audio_cache, model_settings, models, fmt, marker):
+@pytest.mark.parametrize("fmt,marker,second_voice", [("srt", "-->", "S2: "), ("vtt", "WEBVTT", "<v S2>"),
+                                                    ("txt", "[S1]", "[S2]")])
+def test_transcribe_against_a_running_server(audio_cache, model_settings, models, fmt, marker, second_voice):
     conversation = load_conversation("short", audio_cache)
     with running_server(model_settings, models) as url:
         result = parley("transcribe", str(conversation.path), "--format", fmt, "--url", url)
     assert result.returncode == 0, result.stderr
-    assert marker in result.stdout and "[S2]" in result.stdout or "<v S2>" in result.stdout
+    assert marker in result.stdout and second_voice in result.stdout
 
 
 def test_agent_explains_where_embedded_agents_run():
