@@ -3,6 +3,9 @@ imports both `api` and `agent` (with the CLI and the LiveKit worker's entry)."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 from fastapi import FastAPI
 
 from agent.background import BackgroundWork
@@ -20,10 +23,11 @@ class KeptEmbeddedRooms:
     """Embedded rooms whose transcripts and memories are kept; closing waits (bounded) for the
     last sessions' after-session work (titles, summaries, memories) before the store closes."""
 
-    def __init__(self, settings: Settings, store: Store, client: InferenceClient) -> None:
+    def __init__(self, settings: Settings, store: Store, client: InferenceClient, *,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._settings = settings
         self.background = BackgroundWork()
-        self.server = EmbeddedRoomServer(settings, room_sessions(settings, store, client, self.background))
+        self.server = EmbeddedRoomServer(settings, room_sessions(settings, store, client, self.background), clock=clock)
 
     def participants(self, room: str) -> list[ParticipantInfo]:
         return self.server.participants(room)
@@ -36,11 +40,12 @@ class KeptEmbeddedRooms:
         await self.background.drain(self._settings.after_session_timeout_s)
 
 
-def embedded_rooms(settings: Settings) -> RoomHostFactory:
-    return lambda store, client: KeptEmbeddedRooms(settings, store, client)
+def embedded_rooms(settings: Settings, clock: Callable[[], float] = time.monotonic) -> RoomHostFactory:
+    return lambda store, client: KeptEmbeddedRooms(settings, store, client, clock=clock)
 
 
-def create_embedded_app(settings: Settings | None = None) -> FastAPI:
-    """The API with embedded rooms: what `parley api` and `parley up` serve."""
+def create_embedded_app(settings: Settings | None = None, *, clock: Callable[[], float] = time.monotonic) -> FastAPI:
+    """The API with embedded rooms: what `parley api` and `parley up` serve. `clock` times the
+    rooms' peer timeouts."""
     settings = settings or get_settings()
-    return create_app(settings, room_host=embedded_rooms(settings))
+    return create_app(settings, room_host=embedded_rooms(settings, clock))

@@ -47,12 +47,14 @@ WATCHDOG_INTERVAL_S = 1.0
 
 
 AgentFactory = Callable[["EmbeddedRoom"], RoomAgentHandle]
+Clock = Callable[[], float]
 
 
 class EmbeddedRoom(RoomTransport):
     def __init__(self, name: str, settings: Settings, assistant: ParticipantInfo,
-                 on_empty: Callable[[EmbeddedRoom], Awaitable[None]]) -> None:
+                 on_empty: Callable[[EmbeddedRoom], Awaitable[None]], *, clock: Clock = time.monotonic) -> None:
         super().__init__(name)
+        self.clock = clock  # peers' connect and silence timeouts read it (tests move it by hand)
         self._settings = settings
         self._on_empty = on_empty
         self._sessions: dict[str, PeerSession] = {}
@@ -101,7 +103,7 @@ class EmbeddedRoom(RoomTransport):
         if session.closed or session.present:
             return
         session.present = True
-        session.last_seen = time.monotonic()
+        session.last_seen = self.clock()
         session.send(Welcome(room=self.room, you=session.info.id, participants=self.participants).model_dump_json())
         await self._broadcast(ParticipantJoined(participant=session.info).model_dump_json(), skip=session)
         if self.listener:
@@ -130,7 +132,7 @@ class EmbeddedRoom(RoomTransport):
         connect_timeout, peer_timeout = self._settings.connect_timeout_s, self._settings.peer_timeout_s
         while not self._closed:
             await asyncio.sleep(WATCHDOG_INTERVAL_S)
-            now = time.monotonic()
+            now = self.clock()
             for session in self.sessions:
                 if not session.present and now - session.created > connect_timeout:
                     await self.drop(session, "failed")
@@ -175,8 +177,9 @@ class EmbeddedRoom(RoomTransport):
 class EmbeddedRoomServer:
     """Every embedded room of this process; the API's signalling endpoint calls `join`."""
 
-    def __init__(self, settings: Settings, agent_factory: AgentFactory) -> None:
+    def __init__(self, settings: Settings, agent_factory: AgentFactory, *, clock: Clock = time.monotonic) -> None:
         self._settings = settings
+        self._clock = clock
         self._agent_factory = agent_factory
         self._rooms: dict[str, EmbeddedRoom] = {}
         self._agents: dict[str, RoomAgentHandle] = {}
@@ -196,7 +199,8 @@ class EmbeddedRoomServer:
         """Raises InvalidOffer (bad SDP) or JoinRefused (full, name taken)."""
         check_offer(offer_sdp)  # before a room is created for nothing
         if room not in self._rooms:
-            self._rooms[room] = EmbeddedRoom(room, self._settings, self.assistant, self._room_empty)
+            self._rooms[room] = EmbeddedRoom(room, self._settings, self.assistant, self._room_empty,
+                                             clock=self._clock)
             self._agents[room] = self._agent_factory(self._rooms[room])
         target = self._rooms[room]
         try:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -43,7 +42,7 @@ class PeerSession:
         self.receive_stats = ReceiveStats()
         INCOMING_AUDIO.track(room.room, info.id, self.receive_stats)
         self._converter = MicrophoneConverter()
-        self.created = time.monotonic()
+        self.created = room.clock()
         self.last_seen = self.created
         self.present = False  # connected, data channel open, announced to the room
         self.closed = False
@@ -93,7 +92,7 @@ class PeerSession:
 
     def _on_audio(self, mono48k) -> None:
         """Decoded microphone audio, gaps concealed, straight from the RTP packets (on the loop)."""
-        self.last_seen = time.monotonic()
+        self.last_seen = self.room.clock()
         mix, pcm16k = self._converter.convert_mono(mono48k)
         self.audio.push(pcm16k)
         if self.present:
@@ -122,7 +121,7 @@ class PeerSession:
         self._spawn(self.room.announce(self))
 
     def _on_message(self, raw: str | bytes) -> None:
-        self.last_seen = time.monotonic()
+        self.last_seen = self.room.clock()
         try:
             message: ClientMessage = client_message_adapter.validate_json(raw)
         except ValidationError:

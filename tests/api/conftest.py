@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import time
+from collections.abc import Callable
 
 import pytest
 import uvicorn
@@ -30,10 +32,12 @@ class ParleyServers:
         self.data_dir = data_dir
         self._servers: dict[str, tuple[uvicorn.Server, asyncio.Task]] = {}
 
-    async def __call__(self, **overrides) -> str:
+    async def __call__(self, *, clock: Callable[[], float] = time.monotonic, **overrides) -> str:
+        """`clock` times the rooms' peer timeouts; `overrides` are settings."""
         settings = Settings(data_dir=self.data_dir, webrtc_loopback_only=True, login_rate_limit_per_minute=1000,
                             **overrides)
-        server = uvicorn.Server(uvicorn.Config(create_embedded_app(settings), log_level="warning", lifespan="on"))
+        app = create_embedded_app(settings, clock=clock)
+        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
         task = asyncio.create_task(server.serve(sockets=[sock]))

@@ -17,6 +17,7 @@ from agent.events import server_event_adapter
 from agent.testing import FakeInferenceServer, tone_pattern
 from bench.room_access import Account, sign_in
 from bench.room_client import JoinFailed, RoomClient
+from tests.clock import ManualClock
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -127,8 +128,8 @@ async def test_a_peer_that_vanishes_without_closing_is_dropped_and_the_room_told
 
 
 async def test_a_seat_whose_connection_never_comes_up_is_released(start_parley, fake_inference):
-    # Long enough for a second join to be refused while the ghost still holds the seat, on a loaded machine.
-    url = await start_parley(inference_url=fake_inference.url, max_participants=1, connect_timeout_s=6.0)
+    clock = ManualClock()
+    url = await start_parley(inference_url=fake_inference.url, max_participants=1, connect_timeout_s=5.0, clock=clock)
     ghost = RoomClient(url, "team", "Ghost")
     ghost.pc.addTrack(ghost.microphone)
     await ghost.pc.setLocalDescription(await ghost.pc.createOffer())
@@ -138,7 +139,11 @@ async def test_a_seat_whose_connection_never_comes_up_is_released(start_parley, 
         assert response.status_code == 201
     with pytest.raises(JoinFailed, match="is full"):
         await RoomClient(url, "team", "Ann").join()
-    for _ in range(100):  # the seat comes free once the ghost's connection has timed out
+    clock.advance(4.0)
+    with pytest.raises(JoinFailed, match="is full"):  # not yet timed out: still the ghost's seat
+        await RoomClient(url, "team", "Ann").join()
+    clock.advance(2.0)
+    for _ in range(100):  # the room's watchdog (once a second) now finds the ghost's connection timed out
         ann = RoomClient(url, "team", "Ann")
         try:
             await ann.join()
