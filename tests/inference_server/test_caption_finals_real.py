@@ -98,3 +98,30 @@ async def test_file_transcription_re_segments_and_re_clusters_two_real_voices_wi
     segments = transcript.segments
     assert len({s.speaker for s in segments}) >= 2, [(s.start, s.end, s.speaker, s.text) for s in segments]
     assert labelled_accuracy(segments, turns) >= 0.8, [(s.start, s.end, s.speaker, s.text) for s in segments]
+
+
+def music(seconds: float, rate: int = 16000) -> np.ndarray:
+    """A melody of plucked notes with harmonics over a chord: tonal and rhythmic, no words."""
+    t = np.arange(int(seconds * rate)) / rate
+    chord = sum(np.sin(2 * np.pi * f * t) for f in (130.8, 164.8, 196.0)) * 0.05
+    notes = np.array([261.6, 329.6, 392.0, 523.3, 392.0, 329.6, 293.7, 349.2])
+    beat = (t * 4).astype(int)  # four notes a second
+    f = notes[beat % len(notes)]
+    phase = t - beat / 4
+    pluck = np.exp(-6 * phase) * sum(np.sin(2 * np.pi * k * f * t) / k for k in (1, 2, 3)) * 0.25
+    return (chord + pluck).astype(np.float32)
+
+
+async def test_music_then_speech_loses_no_final_and_no_caption_runs_long(server_url):
+    """Bad input: half a minute of music, then a real sentence: the music is not captioned as words,
+    the sentence after it is, and no final runs longer than a caption may be."""
+    [clip, *_] = librivox_clips()
+    audio = np.concatenate([music(30.0), np.zeros(8000, np.float32), load_pcm16k(clip.path),
+                            np.zeros(16000, np.float32)])
+    run = await stream_audio(server_url, audio, speed=None)
+    finals = [f for f in run.finals if f.text]
+    assert run.close_code == 1000
+    assert finals and max(f.end - f.start for f in finals) <= 8.0, [(f.start, f.end, f.text) for f in finals]
+    assert not [f.text for f in finals if f.end <= 30.0]
+    spoken = " ".join(f.text for f in finals if f.end > 30.0)
+    assert wer(normalized(clip.text), normalized(spoken)) <= 0.2, [(f.start, f.end, f.text) for f in finals]
