@@ -71,9 +71,13 @@ class Engine:
 
     async def prefill(self, messages: Sequence[dict[str, str]]) -> int:
         llm = self.models.llm
+        evaluated = 0
         async with self._llm_lock:
-            return await self.scheduler.run(lambda: llm.prefill(messages), priority=Priority.ANALYSIS,
-                                            model=llm.name)
+            # In chunks: a speaker's final (and any other urgent job) runs between two.
+            async for evaluated in self.scheduler.iterate(lambda: llm.prefill_chunks(messages),
+                                                          priority=Priority.ANALYSIS, model=llm.name):
+                pass
+        return evaluated
 
     async def synthesize(self, text: str, *, speed: float = 1.0) -> AsyncIterator[np.ndarray]:
         tts = self.models.tts

@@ -1,0 +1,67 @@
+"""Prefill with the real test LLM: evaluated in chunks that let a speaker's final through, and
+kept for the reply that extends it."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import pytest
+
+from inference_server.engine import Engine
+from inference_server.loader import ModelSet
+from inference_server.scheduler import Priority, Scheduler
+
+pytestmark = pytest.mark.slow
+
+
+def long_conversation(room: str, turns: int = 60) -> list[dict[str, str]]:
+    lines = [f"{'Ana' if i % 2 else 'Ben'}: item {i}, we still need to check the budget for the spring launch"
+             for i in range(turns)]
+    return [{"role": "system", "content": f"You are Parley, a terse assistant in the {room} meeting."},
+            {"role": "user", "content": "\n".join(lines)}]
+
+
+@pytest.fixture
+async def engine(models: ModelSet):
+    scheduler = Scheduler(device_lock=models.device_lock)
+    scheduler.start()
+    yield Engine(models, scheduler)
+    scheduler.stop()
+
+
+async def test_a_final_runs_between_chunks_of_a_long_prefill(engine: Engine, models: ModelSet, monkeypatch):
+    llm = models.llm
+    first_chunk_done = threading.Event()
+    chunks = llm.prefill_chunks
+
+    def observed(messages, **kwargs):
+        for evaluated in chunks(messages, **kwargs):
+            if evaluated:
+                first_chunk_done.set()
+            yield evaluated
+
+    monkeypatch.setattr(llm, "prefill_chunks", observed)
+    messages = long_conversation("launch")
+    prompt_tokens = llm.count_prompt_tokens(messages)
+    assert prompt_tokens > 1000
+    prefill = asyncio.create_task(engine.prefill(messages))
+    await asyncio.to_thread(first_chunk_done.wait, 60)
+    final_decoded = await engine.scheduler.run(lambda: prefill.done(), priority=Priority.LIVE, model="asr")
+    assert final_decoded is False, "the final waited for the whole prefill"
+    assert await prefill == prompt_tokens
+
+
+async def test_a_reply_extending_a_prefilled_prompt_starts_from_it(engine: Engine, models: ModelSet):
+    messages = long_conversation("budget")
+    started = time.perf_counter()
+    assert await engine.prefill(messages) == models.llm.count_prompt_tokens(messages)
+    cold_s = time.perf_counter() - started
+    models.llm.prefill(long_conversation("other", 5))  # another room's prompt takes the context meanwhile
+    reply = [*messages, {"role": "user", "content": "Parley, what is left to check?"}]
+    started = time.perf_counter()
+    async for _ in engine.chat(reply, max_tokens=1, temperature=0.0, top_p=1.0):
+        break
+    warm_s = time.perf_counter() - started  # the reply's first token
+    assert warm_s < cold_s / 3, (warm_s, cold_s)
