@@ -39,8 +39,11 @@ current_client: ContextVar[str] = ContextVar("parley_client", default="")
 
 
 class Priority(IntEnum):
-    REPLY = 0  # LLM/TTS on the assistant's reply path
-    LIVE = 1  # a live utterance's final: its ASR, speaker and emotion (one caption, finished)
+    # A final is one short job per utterance and a reply is a stream of them: a final first
+    # costs a reply ~0.3 s once, a reply first held a final (and the words that make a barge-in)
+    # back for the whole answer, seconds on a loaded CPU.
+    LIVE = 0  # a live utterance's final: its ASR, speaker and emotion (one caption, finished)
+    REPLY = 1  # LLM/TTS on the assistant's reply path
     INTERIM = 2  # live ASR of the utterance still being spoken: best effort, superseded soon
     ANALYSIS = 3  # diarization, emotion, embeddings, prefill requested on their own
     BATCH = 4  # file transcription and other bulk work

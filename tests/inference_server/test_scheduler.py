@@ -32,7 +32,7 @@ async def test_most_urgent_job_runs_first(scheduler: Scheduler):
     await asyncio.sleep(0.05)
     gate.set()
     await asyncio.gather(busy, *jobs)
-    assert order == [Priority.REPLY, Priority.LIVE, Priority.INTERIM, Priority.ANALYSIS, Priority.BATCH]
+    assert order == [Priority.LIVE, Priority.REPLY, Priority.INTERIM, Priority.ANALYSIS, Priority.BATCH]
 
 
 async def test_queued_items_with_one_key_share_one_call(scheduler: Scheduler):
