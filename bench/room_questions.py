@@ -17,7 +17,6 @@ import argparse
 import asyncio
 import json
 import re
-import collections
 import time
 import uuid
 from collections import defaultdict
@@ -51,7 +50,6 @@ async def ask_all(url: str, clips) -> list[dict]:
             await _quiet(asker, since)
             heard = " ".join(r.event["text"] for r in asker.events[since:]
                              if r.event["type"] == "final" and r.event["participant_id"] == asker.participant_id)
-            print(collections.Counter(r.event["type"] for r in asker.events[since:]), asker.participant_id, [r.event for r in asker.events[since:]][:5])
             results.append({"set": clip.set, "name": clip.name, "said": clip.text, "heard": heard,
                             "wer": round(wer(clip.text, heard), 3)})
             print(f"[{n}/{len(clips)}] {clip.set:10} {results[-1]['wer']:.2f}  {heard!r}", flush=True)
