@@ -16,7 +16,7 @@ from abc import ABC, abstractmethod
 
 import numpy as np
 
-TTS_SAMPLE_RATE = 24000  # the inference server's `pcm` speech format
+from inference_server.protocol import TTS_SAMPLE_RATE
 
 
 class AudioOutput(ABC):
