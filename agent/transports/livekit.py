@@ -18,6 +18,8 @@ import numpy as np
 from livekit import rtc
 from pydantic import BaseModel
 
+from parley.room_schemas import free_color
+
 from ..conversation.audio_output import AudioOutput
 from ..events import AssistantState, CaptionFinal, CaptionInterim, ParticipantInfo
 from .base import AudioStream, RoomTransport
@@ -144,8 +146,7 @@ class LiveKitRoom(RoomTransport):
     async def _joined(self, event: Joined) -> None:
         if event.identity in self._humans:
             return
-        colors = {p.color for p in self._humans.values()}
-        color = min(set(range(len(self._humans) + 1)) - colors)
+        color = free_color(p.color for p in self._humans.values())
         info = self._humans[event.identity] = ParticipantInfo(id=event.identity, name=event.name, color=color)
         log.info("room %s: %s (%s) joined", self.room, info.name, info.id)
         if self.listener:
