@@ -21,7 +21,7 @@ from pydantic import SecretStr
 
 from .backoff import Backoff
 from .logs import setup_logging
-from .settings import Settings, get_settings
+from .settings import Settings, process_settings
 
 log = logging.getLogger("parley.up")
 
@@ -32,7 +32,7 @@ STOP_TIMEOUT_S = 10.0
 def up(host: str = typer.Option(None, help="Bind address of the page and API (default PARLEY_HOST, 127.0.0.1)."),
        port: int = typer.Option(None, help="Port of the page and API (default PARLEY_PORT, 8000).")) -> None:
     """Run Parley here: the page, the API, the agent and the inference server."""
-    settings = get_settings()
+    settings = process_settings()
     settings.host = host or settings.host
     settings.port = port or settings.port
     setup_logging(settings)
