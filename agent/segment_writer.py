@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from parley.backoff import Backoff
 from parley.store import SERVICE, NotFound
 from parley.store.records import NewSegment
 
@@ -118,11 +119,11 @@ class SegmentWriter:
         return batch
 
     async def _retrying(self, operation: Callable[[], Awaitable[None]]) -> None:
-        failures = 0
+        backoff = Backoff(self._delays)
         while not self._disabled:
             try:
                 await operation()
-                if failures:
+                if backoff.failures:
                     log.info("room %s: the store is back; transcript writes resumed", self.room)
                 return
             except NotFound as exc:  # the room or session is gone (deleted): nothing to write to
@@ -130,11 +131,9 @@ class SegmentWriter:
                 self._disabled = True
                 self._pending.clear()
             except Exception as exc:  # noqa: BLE001 - any store failure is retried, never fatal
-                delay = self._delays[min(failures, len(self._delays) - 1)]
-                if failures == 0:
+                if not backoff.failures:
                     log.warning("room %s: cannot write the transcript (%s); retrying", self.room, exc)
-                failures += 1
-                await asyncio.sleep(delay)
+                await asyncio.sleep(backoff.next_delay())
 
     async def _start(self) -> None:
         self.session_id = (await self.store.start_session(SERVICE, self.room)).id

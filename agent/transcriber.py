@@ -33,6 +33,7 @@ from inference_server.protocol import (
     StreamConfig,
     StreamEvent,
 )
+from parley.backoff import Backoff
 
 from .conversation.events import (UserInput, UserPreflight, UserStartedSpeaking, UserStoppedSpeaking,
                                   UserTranscript, UserTurnEnded)
@@ -68,7 +69,7 @@ class ParticipantTranscriber:
         self._consumed = 0  # bytes of audio taken from the track, sent or skipped
         self._audio_ended = False
         self._available: bool | None = None
-        self._failures = 0  # connection attempts failed in a row: the retry backoff
+        self._backoff = Backoff(RETRY_DELAYS_S)  # between failed connection attempts
         self.epoch = 0  # ASR streams opened so far
 
     @property
@@ -87,9 +88,7 @@ class ParticipantTranscriber:
                 await self._set_available(False, "Live captions hit an error; retrying.")
             if self._audio_ended:
                 break
-            delay = RETRY_DELAYS_S[min(self._failures, len(RETRY_DELAYS_S) - 1)]
-            self._failures += 1
-            await self._skip_audio(delay)
+            await self._skip_audio(self._backoff.next_delay())
 
     # --- one ASR stream ----------------------------------------------------------------------
 
@@ -111,7 +110,7 @@ class ParticipantTranscriber:
         try:
             events = aiter(stream)
             await self._expect_ready(events)
-            self._failures = 0
+            self._backoff.reset()
             await self._set_available(True, "")
             async for event in events:
                 await self._on_event(event, labels, offset)

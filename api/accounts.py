@@ -3,7 +3,7 @@ api/app.py:
 
     include_account_routes(app)                       # when building the app (after install_error_handlers)
     async with account_services(settings, client, client) as accounts:   # in the lifespan
-        app.state.accounts = accounts
+        app.state.parley = ApiState(settings=settings, accounts=accounts, ...)   # the one state deps.py reads
 
 `client` is the InferenceClient (it embeds texts and voices).
 """

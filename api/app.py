@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from inference_server.client import InferenceClient
 from parley import __version__
 from parley.body_limit import BodyLimit, limits_by_content_type
-from parley.settings import Settings, get_settings
+from parley.settings import Settings, process_settings
 from parley.signalling import RoomHost
 from parley.store import Store
 
@@ -33,7 +33,7 @@ RoomHostFactory = Callable[[Store, InferenceClient], RoomHost]  # built once the
 
 
 def create_app(settings: Settings | None = None, *, room_host: RoomHostFactory) -> FastAPI:
-    settings = settings or get_settings()
+    settings = settings or process_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -42,9 +42,8 @@ def create_app(settings: Settings | None = None, *, room_host: RoomHostFactory) 
         try:
             # The store opens first and closes last: the rooms' agents write transcripts to it.
             async with account_services(settings, client, client) as accounts:  # the client embeds texts and voices
-                app.state.accounts = accounts
                 host = room_host(accounts.store, client)
-                app.state.parley = ApiState(settings=settings, rooms=host, inference=client)
+                app.state.parley = ApiState(settings=settings, accounts=accounts, rooms=host, inference=client)
                 try:
                     yield
                 finally:

@@ -27,11 +27,22 @@ bearer_scheme = HTTPBearer(auto_error=False, description="An access token from /
                            "a Supabase Auth access token, or an API key (pk_…).")
 
 
-def get_accounts(request: Request) -> AccountServices:
-    services = getattr(request.app.state, "accounts", None)
-    if services is None:
-        raise RuntimeError("account services are not attached: set app.state.accounts in the lifespan")
-    return services
+def get_state(request: Request) -> ApiState:
+    return request.app.state.parley
+
+
+StateDep = Annotated[ApiState, Depends(get_state)]
+
+
+def get_settings(state: StateDep) -> Settings:
+    return state.settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def get_accounts(state: StateDep) -> AccountServices:
+    return state.accounts
 
 
 AccountsDep = Annotated[AccountServices, Depends(get_accounts)]
@@ -51,7 +62,7 @@ async def enforce_rate_limit(accounts: AccountServices, bucket: str, limit: int,
                             {"Retry-After": str(verdict.retry_after_s)})
 
 
-async def signed_in(accounts: AccountsDep,
+async def signed_in(accounts: AccountsDep, settings: SettingsDep,
                     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]) -> Principal:
     """Any valid caller, including one who still has to replace a one-time password."""
     if credentials is None:
@@ -60,7 +71,7 @@ async def signed_in(accounts: AccountsDep,
         principal = await accounts.auth.authenticate(credentials.credentials)
     except AuthFailed as exc:
         raise unauthorized(exc.message, exc.code) from None
-    await enforce_rate_limit(accounts, principal.rate_bucket, accounts.settings.rate_limit_per_minute)
+    await enforce_rate_limit(accounts, principal.rate_bucket, settings.rate_limit_per_minute)
     return principal
 
 
@@ -114,22 +125,10 @@ SpeakersRead = Annotated[Principal, Depends(require_scope("speakers:read"))]
 SpeakersWrite = Annotated[Principal, Depends(require_scope("speakers:write"))]
 
 
-def get_state(request: Request) -> ApiState:
-    return request.app.state.parley
-
-
-StateDep = Annotated[ApiState, Depends(get_state)]
-
-
-def get_settings(state: StateDep) -> Settings:
-    return state.settings
-
-
 def get_rooms(state: StateDep) -> RoomHost:
     return state.rooms
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
 RoomsDep = Annotated[RoomHost, Depends(get_rooms)]
 RoomName = Annotated[str, Path(pattern=ROOM_PATTERN, description="Lowercase letters, digits and dashes.")]
 

@@ -1,4 +1,5 @@
-"""What one API process holds: settings, the rooms it hosts, and the inference server's client."""
+"""What one API process holds, on `app.state.parley`: settings, the account services (store,
+auth, rate limits, embedders), the rooms it hosts, and the inference server's client."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from inference_server.client import InferenceClient, InferenceError
 from parley.settings import Settings
 from parley.signalling import RoomHost
 
+from .auth.context import AccountServices
+
 HEALTH_CACHE_S = 2.0
 HEALTH_TIMEOUT_S = 2.0
 
@@ -17,6 +20,7 @@ HEALTH_TIMEOUT_S = 2.0
 @dataclass
 class ApiState:
     settings: Settings
+    accounts: AccountServices
     rooms: RoomHost
     inference: InferenceClient
     _inference_status: tuple[float, str, str] = field(default=(0.0, "", ""))

@@ -37,9 +37,9 @@ SETS = ("librivox", "real-short", "real-other", "piper", "espeak")
 def _load(names: list[str], threads: int):
     from inference_server.catalog import get_entry, resolve
     from inference_server.loader import load_asr
-    from parley.settings import get_settings
+    from parley.settings import process_settings
 
-    models_dir = get_settings().models_dir
+    models_dir = process_settings().models_dir
     return {name: load_asr(get_entry(name), resolve(get_entry(name), models_dir), "cpu", threads) for name in names}
 
 

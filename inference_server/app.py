@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from parley import __version__
 from parley.body_limit import BodyLimit, limits_by_content_type
-from parley.settings import Settings, get_settings
+from parley.settings import Settings, process_settings
 
 from .catalog import ModelError
 from .engine import Engine
@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 def create_app(settings: Settings | None = None, models: ModelSet | None = None) -> FastAPI:
     """`models` lets tests share one loaded model set between several app instances."""
-    settings = settings or get_settings()
+    settings = settings or process_settings()
     state = ServerState(settings=settings)
 
     @asynccontextmanager

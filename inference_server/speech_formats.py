@@ -12,7 +12,7 @@ from math import gcd
 
 import numpy as np
 
-OPENAI_PCM_RATE = 24000  # OpenAI's `pcm` format is 24 kHz 16-bit mono
+from .protocol import TTS_SAMPLE_RATE
 
 
 @dataclass(frozen=True)
@@ -24,9 +24,9 @@ class Format:
 
 
 FORMATS = {
-    "pcm": Format("audio/pcm", rate=OPENAI_PCM_RATE),
+    "pcm": Format("audio/pcm", rate=TTS_SAMPLE_RATE),
     "wav": Format("audio/wav"),
-    "mp3": Format("audio/mpeg", "mp3", "libmp3lame", OPENAI_PCM_RATE),
+    "mp3": Format("audio/mpeg", "mp3", "libmp3lame", TTS_SAMPLE_RATE),
     "opus": Format("audio/ogg", "ogg", "libopus", 48000),
     "flac": Format("audio/flac", "flac", "flac"),
 }

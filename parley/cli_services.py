@@ -6,7 +6,7 @@ import typer
 
 from .logs import setup_logging
 from .process_needs import missing_settings, needs_for
-from .settings import get_settings
+from .settings import process_settings
 
 
 def api(host: str = typer.Option(None, help="Bind address (default PARLEY_HOST, 127.0.0.1)."),
@@ -16,7 +16,7 @@ def api(host: str = typer.Option(None, help="Bind address (default PARLEY_HOST, 
 
     from parley.compose import create_embedded_app
 
-    settings = get_settings()
+    settings = process_settings()
     settings.host = host or settings.host
     settings.port = port or settings.port
     setup_logging(settings)
@@ -27,7 +27,7 @@ def api(host: str = typer.Option(None, help="Bind address (default PARLEY_HOST, 
 def agent(livekit: bool = typer.Option(False, "--livekit", help="Run a livekit-agents worker that LiveKit "
                                                                   "dispatches to rooms (PARLEY_LIVEKIT_*).")) -> None:
     """Run room agents. Embedded rooms' agents live in `parley api`/`parley up`; this runs LiveKit workers."""
-    settings = get_settings()
+    settings = process_settings()
     if not livekit:
         typer.echo("error: embedded rooms are served with their agents by `parley api` or `parley up`; "
                    "use `parley agent --livekit` for LiveKit workers", err=True)

@@ -19,8 +19,9 @@ import sys
 import typer
 from pydantic import SecretStr
 
+from .backoff import Backoff
 from .logs import setup_logging
-from .settings import Settings, get_settings
+from .settings import Settings, process_settings
 
 log = logging.getLogger("parley.up")
 
@@ -31,7 +32,7 @@ STOP_TIMEOUT_S = 10.0
 def up(host: str = typer.Option(None, help="Bind address of the page and API (default PARLEY_HOST, 127.0.0.1)."),
        port: int = typer.Option(None, help="Port of the page and API (default PARLEY_PORT, 8000).")) -> None:
     """Run Parley here: the page, the API, the agent and the inference server."""
-    settings = get_settings()
+    settings = process_settings()
     settings.host = host or settings.host
     settings.port = port or settings.port
     setup_logging(settings)
@@ -105,16 +106,15 @@ class InferenceProcess:
         log.info("inference server started (pid %d)", self._process.pid)
 
     async def _supervise(self) -> None:
-        restarts = 0
+        backoff = Backoff(RESTART_DELAYS_S)
         while not self._stopping:
             code = await self._process.wait()
             if self._stopping:
                 return
-            delay = RESTART_DELAYS_S[min(restarts, len(RESTART_DELAYS_S) - 1)]
+            delay = backoff.next_delay()
             log.error("inference server exited with code %s; restarting in %.0f s "
                       "(captions pause meanwhile, the rooms keep working)", code, delay)
             await asyncio.sleep(delay)
-            restarts += 1
             await self._spawn()
 
     async def stop(self) -> None:

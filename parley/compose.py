@@ -16,7 +16,7 @@ from inference_server.client import InferenceClient
 from parley.store import Store
 
 from .room_schemas import ParticipantInfo
-from .settings import Settings, get_settings
+from .settings import Settings, process_settings
 from .signalling import Joined
 
 class KeptEmbeddedRooms:
@@ -47,5 +47,5 @@ def embedded_rooms(settings: Settings, clock: Callable[[], float] = time.monoton
 def create_embedded_app(settings: Settings | None = None, *, clock: Callable[[], float] = time.monotonic) -> FastAPI:
     """The API with embedded rooms: what `parley api` and `parley up` serve. `clock` times the
     rooms' peer timeouts."""
-    settings = settings or get_settings()
+    settings = settings or process_settings()
     return create_app(settings, room_host=embedded_rooms(settings, clock))

@@ -151,5 +151,7 @@ class Settings(BaseSettings):
 
 
 @lru_cache
-def get_settings() -> Settings:
+def process_settings() -> Settings:
+    """This process's settings, read from the environment once; an app built for a test takes
+    its own `Settings` instead, and each app's deps.py hands routes the one its state holds."""
     return Settings()

@@ -18,6 +18,7 @@ FORBIDDEN = {
     "api": ("agent", *COMPOSITION),
     "inference_server": ("agent", "api", "parley.store", "parley.signalling", *COMPOSITION),
     "parley.store": ("agent", "api", "inference_server", *COMPOSITION),
+    "parley.backoff": ("agent", "api", "inference_server", "parley.store"),
     "parley.settings": ("agent", "api", "inference_server", "parley.store"),
     "parley.signalling": ("agent", "api", "inference_server", "parley.store"),
     "parley.room_schemas": ("agent", "api", "inference_server", "parley.store"),

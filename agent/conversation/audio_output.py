@@ -4,8 +4,9 @@ The engine pushes 16-bit mono PCM at `sample_rate` (the TTS's 24 kHz) for one re
 time, and needs to know what the room has actually heard: a barge-in keeps only the words
 played. So an output reports the samples that have left it (`_report_played`); the base
 class turns that into `played_samples`, `first_audio_at` and `wait_played`. Transports
-implement the `_impl` hooks (embedded: mixed into every peer's track; LiveKit: an
-`rtc.AudioSource`). `PacedAudioOutput` does the real-time pacing for sinks that do not.
+implement the `_impl` hooks. `PacedAudioOutput` owns the queue, pause, stop and played count
+of both transports' frame sinks (embedded: mixed into every peer's track; LiveKit: an
+`rtc.AudioSource`), and keeps real time for a sink that does not.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from __future__ import annotations
 import asyncio
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Awaitable
 
 import numpy as np
 
-TTS_SAMPLE_RATE = 24000  # the inference server's `pcm` speech format
+from inference_server.protocol import TTS_SAMPLE_RATE
 
 
 class AudioOutput(ABC):
@@ -126,8 +128,9 @@ class AudioOutput(ABC):
 class PacedAudioOutput(AudioOutput):
     """Plays queued audio in real time, one frame every `frame_ms`, into `_emit_impl`.
 
-    The frame clock restarts whenever the queue runs dry, so a reply starts at once; a stop
-    or pause takes effect before the next frame (at most `frame_ms` later) — what the sink
+    The frame clock restarts whenever the queue runs dry, so a reply starts at once. A sink
+    that takes a frame only once it has room for it keeps real time itself (see `_emit_impl`).
+    A stop or pause takes effect before the next frame (at most `frame_ms` later) — what the sink
     buffers beyond that is the sink's to drop in `_clear_sink_impl`.
     """
 
@@ -171,8 +174,13 @@ class PacedAudioOutput(AudioOutput):
             if start is None:
                 start, frames = time.monotonic(), 0
             frame, self._buffer = self._buffer[:self._frame], self._buffer[self._frame:]
-            self._emit_impl(frame if len(frame) == self._frame
-                            else np.concatenate([frame, np.zeros(self._frame - len(frame), np.int16)]))
+            taken = self._emit_impl(frame if len(frame) == self._frame
+                                    else np.concatenate([frame, np.zeros(self._frame - len(frame), np.int16)]))
+            if taken is not None:  # the sink waits for room, so it keeps the time
+                await taken
+                if not self._stopped:  # stopped while it waited: the room never hears this frame
+                    self._report_played(len(frame))
+                continue
             self._report_played(len(frame))
             frames += 1
             delay = start + frames * self.frame_ms / 1000 - time.monotonic()
@@ -182,8 +190,9 @@ class PacedAudioOutput(AudioOutput):
                 start, frames = time.monotonic(), 0
 
     @abstractmethod
-    def _emit_impl(self, frame: np.ndarray) -> None:
-        """One frame (int16, `frame_ms` long) leaves for the room."""
+    def _emit_impl(self, frame: np.ndarray) -> Awaitable[None] | None:
+        """One frame (int16, `frame_ms` long) leaves for the room. A sink that takes a frame only
+        once it has room for it (LiveKit's `capture_frame`) returns that wait instead of None."""
 
     def _clear_sink_impl(self) -> None:
         """Drop audio the sink holds that has not reached anyone yet (nothing by default)."""

@@ -25,8 +25,9 @@ from livekit.agents import (DEFAULT_API_CONNECT_OPTIONS, APIConnectionError, API
 from livekit.agents.types import NOT_GIVEN, NotGivenOr
 
 from inference_server.client import InferenceError
-from inference_server.protocol import (CLOSE_NORMAL, SAMPLE_RATE, EndOfTurn, ErrorEvent, Final, Interim, Preflight,
-                                       Ready, SpeechEnded, SpeechStarted, StreamConfig, StreamEvent)
+from inference_server.protocol import (CLOSE_NORMAL, SAMPLE_RATE, TTS_SAMPLE_RATE, EndOfTurn, ErrorEvent, Final,
+                                       Interim, Preflight, Ready, SpeechEnded, SpeechStarted, StreamConfig,
+                                       StreamEvent)
 
 if TYPE_CHECKING:
     from inference_server.client import InferenceClient, TranscriptionStreamClient
@@ -35,7 +36,6 @@ if TYPE_CHECKING:
 
     Client = InferenceClient | InferencePool
 
-TTS_SAMPLE_RATE = 24000  # the server's `pcm` speech format
 STREAM_CHUNK_SAMPLES = SAMPLE_RATE // 50  # 20 ms per message: the protocol takes 20-100 ms
 LANGUAGE = "en"  # the default models are English-only
 PROVIDER = "parley"

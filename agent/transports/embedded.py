@@ -21,6 +21,7 @@ from typing import Literal
 import numpy as np
 from aiortc import RTCConfiguration, RTCIceServer
 
+from parley.room_schemas import free_color
 from parley.settings import Settings
 from parley.signalling import Joined, JoinRefused, NameTaken, RoomFull
 
@@ -94,8 +95,7 @@ class EmbeddedRoom(RoomTransport):
         taken = {s.info.name.casefold() for s in self._sessions.values()}
         if name.casefold() in taken | {self.assistant.name.casefold()}:
             raise NameTaken(f"the name '{name}' is already in use in room '{self.room}'; pick another")
-        colors = {s.info.color for s in self._sessions.values()}
-        color = min(set(range(self._settings.max_participants)) - colors)
+        color = free_color(s.info.color for s in self._sessions.values())
         return ParticipantInfo(id=uuid.uuid4().hex[:12], name=name, color=color)
 
     async def announce(self, session: PeerSession) -> None:

@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 
 import numpy as np
 from livekit import rtc
 from pydantic import BaseModel
 
-from ..conversation.audio_output import AudioOutput
+from parley.room_schemas import free_color
+
+from ..conversation.audio_output import PacedAudioOutput
 from ..events import AssistantState, CaptionFinal, CaptionInterim, ParticipantInfo
 from .base import AudioStream, RoomTransport
 from .livekit_connection import Disconnected, Joined, Left, RoomConnection, TrackEnded, TrackStarted
@@ -44,60 +46,26 @@ ATTR_AGENT_STATE = "lk.agent.state"  # listening/thinking/speaking, read by Live
 ASSISTANT_TRACK = "parley-assistant"
 
 
-class LiveKitAudioOutput(AudioOutput):
+class LiveKitAudioOutput(PacedAudioOutput):
     """The assistant's voice into an `rtc.AudioSource`, which plays it out in real time.
 
-    `capture_frame` returns once the source's queue (`queue_ms`) has room, so audio counts
-    as played at most `queue_ms` before the room hears it; pause and stop drop that queue.
+    `capture_frame` returns once the source's queue (`queue_ms`) has room, so the source keeps
+    the time and audio counts as played at most `queue_ms` before the room hears it; pause and
+    stop drop that queue.
     """
-
-    frame_ms = 20
 
     def __init__(self, *, queue_ms: int = 100) -> None:
         super().__init__()
         self.source = rtc.AudioSource(self.sample_rate, 1, queue_size_ms=queue_ms)
-        self._frame = self.sample_rate * self.frame_ms // 1000
-        self._buffer = np.zeros(0, np.int16)
-        self._paused = False
-        self._ready = asyncio.Event()
-        self._task: asyncio.Task | None = None
 
-    async def _push_impl(self, samples: np.ndarray) -> None:
-        self._buffer = np.concatenate([self._buffer, samples])
-        self._ready.set()
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._feed(), name="assistant-voice")
+    def _emit_impl(self, frame: np.ndarray) -> Awaitable[None]:
+        return self.source.capture_frame(rtc.AudioFrame(frame.tobytes(), self.sample_rate, 1, len(frame)))
 
-    def _pause_impl(self, paused: bool) -> None:
-        self._paused = paused
-        if paused:
-            self.source.clear_queue()
-        else:
-            self._ready.set()
-
-    def _stop_impl(self) -> None:
-        self._buffer = np.zeros(0, np.int16)
+    def _clear_sink_impl(self) -> None:
         self.source.clear_queue()
 
-    async def _feed(self) -> None:
-        while True:
-            if self._paused or not len(self._buffer):
-                self._ready.clear()
-                await self._ready.wait()
-                continue
-            frame, self._buffer = self._buffer[:self._frame], self._buffer[self._frame:]
-            played = len(frame)
-            if played < self._frame:
-                frame = np.concatenate([frame, np.zeros(self._frame - played, np.int16)])
-            await self.source.capture_frame(rtc.AudioFrame(frame.tobytes(), self.sample_rate, 1, self._frame))
-            if not self._stopped:
-                self._report_played(played)
-
     async def aclose(self) -> None:
-        self.stop()
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await super().aclose()
         await self.source.aclose()
 
 
@@ -144,8 +112,7 @@ class LiveKitRoom(RoomTransport):
     async def _joined(self, event: Joined) -> None:
         if event.identity in self._humans:
             return
-        colors = {p.color for p in self._humans.values()}
-        color = min(set(range(len(self._humans) + 1)) - colors)
+        color = free_color(p.color for p in self._humans.values())
         info = self._humans[event.identity] = ParticipantInfo(id=event.identity, name=event.name, color=color)
         log.info("room %s: %s (%s) joined", self.room, info.name, info.id)
         if self.listener:

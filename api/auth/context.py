@@ -17,7 +17,6 @@ from .service import AuthService
 
 @dataclass
 class AccountServices:
-    settings: Settings
     store: Store
     auth: AuthService
     limiter: RateLimiter
@@ -38,7 +37,7 @@ async def account_services(settings: Settings, embedder: TextEmbedder, voices: V
     try:
         auth = AuthService(settings, store)
         await auth.ensure_admin()
-        yield AccountServices(settings, store, auth, limiter, embedder, voices)
+        yield AccountServices(store, auth, limiter, embedder, voices)
     finally:
         await limiter.aclose()
         if owned:

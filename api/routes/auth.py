@@ -10,7 +10,7 @@ from fastapi import APIRouter, Cookie, Path, Request, Response
 from pydantic import BaseModel, Field, field_validator
 
 from ..auth.api_keys import SCOPES
-from ..deps import AccountsDep, AdminUser, AnyPrincipal, InteractiveUser, enforce_rate_limit
+from ..deps import AccountsDep, AdminUser, AnyPrincipal, InteractiveUser, SettingsDep, enforce_rate_limit
 from ..errors import unauthorized
 from ..auth.service import Login
 from ..schemas import DisplayName
@@ -85,9 +85,10 @@ def _signed_in(login: Login, request: Request, response: Response) -> TokenRespo
 
 @router.post("/login", response_model=TokenResponse, responses={401: {"description": "Wrong email or password"},
                                                                 429: {"description": "Too many attempts"}})
-async def login(body: LoginRequest, request: Request, response: Response, accounts: AccountsDep) -> TokenResponse:
+async def login(body: LoginRequest, request: Request, response: Response, accounts: AccountsDep,
+                settings: SettingsDep) -> TokenResponse:
     """Returns a short-lived access token and sets the refresh cookie (HttpOnly)."""
-    limit = accounts.settings.login_rate_limit_per_minute
+    limit = settings.login_rate_limit_per_minute
     await enforce_rate_limit(accounts, f"login-ip:{request.client.host if request.client else '-'}", limit)
     await enforce_rate_limit(accounts, f"login-email:{body.email.strip().lower()}", limit)
     return _signed_in(await accounts.auth.login(body.email, body.password), request, response)
@@ -120,9 +121,9 @@ async def me(principal: AnyPrincipal) -> Me:
 
 @router.post("/password", response_model=TokenResponse)
 async def change_password(body: PasswordChange, principal: AnyPrincipal, request: Request, response: Response,
-                          accounts: AccountsDep) -> TokenResponse:
+                          accounts: AccountsDep, settings: SettingsDep) -> TokenResponse:
     """Replace the password (the one-time one, too); every other login of the account is signed out."""
-    limit = accounts.settings.login_rate_limit_per_minute
+    limit = settings.login_rate_limit_per_minute
     await enforce_rate_limit(accounts, f"login-email:{principal.user.email}", limit)
     if principal.via == "api_key":
         raise unauthorized("sign in with your password to change it", "interactive_only")

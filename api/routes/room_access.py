@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Body, Path, Response
 from pydantic import BaseModel, Field
 
-from ..deps import AccountsDep, RoomsRead, RoomsWrite
+from ..deps import AccountsDep, RoomsRead, RoomsWrite, SettingsDep
 from ..auth.tokens import livekit_token
 from ..schemas import ROOM_PATTERN, DisplayName
 from parley.store.records import Room, RoomMember
@@ -81,13 +81,13 @@ async def remove_member(room: RoomName, user_id: MemberId, principal: RoomsWrite
 
 
 @router.post("/{room}/token", response_model=JoinCredentials)
-async def join_credentials(room: RoomName, principal: RoomsRead, accounts: AccountsDep,
+async def join_credentials(room: RoomName, principal: RoomsRead, accounts: AccountsDep, settings: SettingsDep,
                            body: Annotated[TokenRequest | None, Body()] = None) -> JoinCredentials:
     """Credentials to join: a LiveKit access token for this room only (when LiveKit is
     configured), else an embedded join token for the signalling endpoint. Members only,
     unless the room is public."""
     found = await accounts.store.joinable_room(principal.actor, room)
-    user, settings = principal.user, accounts.settings
+    user = principal.user
     name = (body.name if body and body.name else user.display_name)[:40]
     if settings.livekit_enabled:
         token, expires = livekit_token(settings, found.name, user.id, name)

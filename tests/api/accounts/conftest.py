@@ -16,6 +16,7 @@ from fastapi import FastAPI
 
 from api.accounts import account_services, include_account_routes
 from api.errors import install_error_handlers
+from api.state import ApiState
 from inference_server.audio import AudioError, decode_audio, encode_wav
 from inference_server.catalog import ModelError, get_entry, resolve
 from inference_server.client import InferenceError
@@ -121,10 +122,12 @@ async def make_app(tmp_path, local_models, clock):
             app = FastAPI()
             install_error_handlers(app)
             include_account_routes(app)
-            app.state.accounts = await stack.enter_async_context(account_services(settings, local_models, local_models, clock=clock))
+            accounts = await stack.enter_async_context(account_services(settings, local_models, local_models, clock=clock))
+            # The account routes use neither rooms nor the inference client (their embedders are local).
+            app.state.parley = ApiState(settings=settings, accounts=accounts, rooms=None, inference=None)
             http = await stack.enter_async_context(
                 httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://parley.test"))
-            return AccountsApp(http, app.state.accounts)
+            return AccountsApp(http, accounts)
 
         yield start
 
