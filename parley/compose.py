@@ -6,10 +6,10 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from agent.background import BackgroundWork
+from agent.inference_pool import InferencePool
 from agent.room_session import room_sessions
 from agent.transports.embedded import EmbeddedRoomServer
 from api.app import RoomHostFactory, create_app
-from inference_server.client import InferenceClient
 from parley.store import Store
 
 from .room_schemas import ParticipantInfo
@@ -18,12 +18,15 @@ from .signalling import Joined
 
 class KeptEmbeddedRooms:
     """Embedded rooms whose transcripts and memories are kept; closing waits (bounded) for the
-    last sessions' after-session work (titles, summaries, memories) before the store closes."""
+    last sessions' after-session work (titles, summaries, memories) before the store closes.
+    Agents get a pool over the configured inference server(s), as LiveKit agents do: failover
+    works here too."""
 
-    def __init__(self, settings: Settings, store: Store, client: InferenceClient) -> None:
+    def __init__(self, settings: Settings, store: Store) -> None:
         self._settings = settings
         self.background = BackgroundWork()
-        self.server = EmbeddedRoomServer(settings, room_sessions(settings, store, client, self.background))
+        self.inference = InferencePool.from_settings(settings)
+        self.server = EmbeddedRoomServer(settings, room_sessions(settings, store, self.inference, self.background))
 
     def participants(self, room: str) -> list[ParticipantInfo]:
         return self.server.participants(room)
@@ -34,10 +37,11 @@ class KeptEmbeddedRooms:
     async def aclose(self) -> None:
         await self.server.aclose()  # ends each room's session: its title and memories start
         await self.background.drain(self._settings.after_session_timeout_s)
+        await self.inference.aclose()
 
 
 def embedded_rooms(settings: Settings) -> RoomHostFactory:
-    return lambda store, client: KeptEmbeddedRooms(settings, store, client)
+    return lambda store: KeptEmbeddedRooms(settings, store)
 
 
 def create_embedded_app(settings: Settings | None = None) -> FastAPI:

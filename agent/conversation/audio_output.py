@@ -11,10 +11,11 @@ implement the `_impl` hooks (embedded: mixed into every peer's track; LiveKit: a
 from __future__ import annotations
 
 import asyncio
-import time
 from abc import ABC, abstractmethod
 
 import numpy as np
+
+from .events import now
 
 TTS_SAMPLE_RATE = 24000  # the inference server's `pcm` speech format
 
@@ -28,7 +29,7 @@ class AudioOutput(ABC):
         self._carry = b""  # an odd byte split off by the network
         self._stopped = False
         self._waiters: list[tuple[int, asyncio.Future[bool]]] = []
-        self.first_audio_at: float | None = None  # monotonic time the reply's first sample left
+        self.first_audio_at: float | None = None  # when (`now()`) the reply's first sample left
 
     # --- the engine's side ---------------------------------------------------------------------
 
@@ -93,7 +94,7 @@ class AudioOutput(ABC):
         if samples <= 0:
             return
         if self.first_audio_at is None:
-            self.first_audio_at = time.monotonic()
+            self.first_audio_at = now()
         self._played += samples
         self._wake(final=False)
 
@@ -169,17 +170,17 @@ class PacedAudioOutput(AudioOutput):
                 await self._ready.wait()
                 continue
             if start is None:
-                start, frames = time.monotonic(), 0
+                start, frames = now(), 0
             frame, self._buffer = self._buffer[:self._frame], self._buffer[self._frame:]
             self._emit_impl(frame if len(frame) == self._frame
                             else np.concatenate([frame, np.zeros(self._frame - len(frame), np.int16)]))
             self._report_played(len(frame))
             frames += 1
-            delay = start + frames * self.frame_ms / 1000 - time.monotonic()
+            delay = start + frames * self.frame_ms / 1000 - now()
             if delay > 0:
                 await asyncio.sleep(delay)
             elif delay < -0.1:  # the loop stalled: carry on from now rather than burst
-                start, frames = time.monotonic(), 0
+                start, frames = now(), 0
 
     @abstractmethod
     def _emit_impl(self, frame: np.ndarray) -> None:
