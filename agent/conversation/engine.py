@@ -127,6 +127,7 @@ class RoomConversation:
         self._turn: _Turn | None = None
         self._turns = 0
         self._failed_on: HumanLine | None = None  # a failed reply's words: not retried, the notice says try again
+        self._answered_early: dict[str, HumanLine] = {}  # id -> preflight words whose reply ended before their final
         self._state = "listening"
         self._tasks: set[asyncio.Task] = set()
         self._clock0 = now()  # the assistant's caption times count from here
@@ -143,6 +144,7 @@ class RoomConversation:
         self._humans.pop(participant.id, None)
         self._speaking.discard(participant.id)
         self._awaiting_finals.pop(participant.id, None)
+        self._answered_early.pop(participant.id, None)
         await self._maybe_start_turn()
 
     async def push(self, event: UserInput) -> None:
@@ -208,7 +210,11 @@ class RoomConversation:
             await self._interrupt(turn)
         line = HumanLine(event.participant_id, event.speaker, event.text, event.at, event.emotion,
                          event.emotion_score, speech_end_at)
-        if turn is not None and turn.preflight is not None and turn.preflight.participant_id == event.participant_id:
+        early = self._answered_early.pop(event.participant_id, None)
+        if early is not None and _same_words(early.text, event.text):  # in the context already, answered
+            vars(early).update(vars(line))
+            line = None
+        elif turn is not None and turn.preflight is not None and turn.preflight.participant_id == event.participant_id:
             if _same_words(turn.preflight.text, event.text) or turn.line is not None:
                 turn.preflight = None  # the words it answers are final now
                 turn.speech_end_at = turn.speech_end_at or speech_end_at
@@ -364,6 +370,8 @@ class RoomConversation:
             self._commit_pending(turn)
             turn.line = self.context.add(AssistantLine(at=ended))
         if turn.line is not None:
+            if turn.preflight is not None and turn.pending is not None:  # heard; their final is still to come
+                self._answered_early[turn.speaker_id] = turn.pending
             turn.line.text, turn.line.interrupted, turn.line.ended_at = result.text, result.interrupted, ended
             if result.text:
                 await self._send(CaptionFinal(

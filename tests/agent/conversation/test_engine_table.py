@@ -290,10 +290,14 @@ def test_engine(case: Case):
         assert played.asked == case.asked
 
 
-def test_a_final_for_words_already_answered_fills_in_their_line():
-    [case] = [c for c in CASES if c.name.startswith("words answered before their final")]
-    [asked, _] = play(case).room.conversation.context.lines
-    assert asked.emotion == "joy" and asked.speech_end_at == 0.9
+def test_a_final_after_the_reply_to_its_words_ended_fills_in_their_line_and_asks_nothing_more():
+    played = play(Case("short reply, late final", starts("Ann", 0.0) + pauses("Ann", "Name a color.", at=1.0, end=0.9)
+                       + turn_ends("Ann", 1.1, end=0.9) + stops("Ann", 2.0, speech_end=0.9)
+                       + final("Ann", "Name a color.", at=2.1, emotion="joy"), ["Blue."], expect=[]))
+    assert played.timeline[-2:] == ["  1.68 turn 1 completed, 0.30 s heard", "  1.70 audio stops"], "done before 2.1"
+    [asked, answer] = played.room.conversation.context.lines
+    assert (asked.text, asked.emotion, asked.speech_end_at) == ("Name a color.", "joy", 0.9) and answer.text == "Blue."
+    assert len(played.inference.chats) == 1
 
 
 def test_memories_are_recalled_into_the_prompt_and_a_failing_recall_costs_nothing():
