@@ -2,8 +2,9 @@
 
 Speech start and stop are as the inference server's VAD sees them. Times are seconds on
 the conversation's clock, `now()`: the running event loop's (`time.monotonic()` on a real
-loop; virtual under a test's virtual-time loop, so timers, timeouts and audio pacing follow it). What the engine says goes out as room events
-(agent/events.py): the assistant's captions, state, notices and per-turn metrics.
+loop; virtual under a test's virtual-time loop, so timers, timeouts and audio pacing follow
+it). What the engine says goes out as room events (agent/events.py): the assistant's captions,
+state, notices and per-turn metrics.
 """
 
 from __future__ import annotations

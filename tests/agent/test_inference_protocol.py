@@ -9,13 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from agent.inference_pool import InferencePool
-from agent.ports import Inference
+from agent.inference_pool import FailoverStream, InferencePool
+from agent.ports import Inference, TranscriptionStream
 from agent.testing import ScriptedInference
-from inference_server.client import InferenceClient
+from inference_server.client import InferenceClient, TranscriptionStreamClient
 
 AGENT = Path(__file__).resolve().parents[2] / "agent"
 MEMBERS = [name for name, value in vars(Inference).items() if inspect.isfunction(value) and not name.startswith("_")]
+STREAM_MEMBERS = [name for name, value in vars(TranscriptionStream).items()
+                  if inspect.isfunction(value) and (name == "__aiter__" or not name.startswith("_"))]
 UNREACHABLE = "http://127.0.0.1:9"  # nothing is asked of it
 
 
@@ -48,6 +50,15 @@ async def test_each_inference_takes_every_call_the_protocol_names(make):
             assert inspect.iscoroutinefunction(method) == inspect.iscoroutinefunction(declared), name
     finally:
         await inference.aclose()
+
+
+@pytest.mark.parametrize("stream", [TranscriptionStreamClient, FailoverStream])
+def test_each_transcription_stream_takes_every_call_the_protocol_names(stream):
+    for name in STREAM_MEMBERS:
+        declared, method = getattr(TranscriptionStream, name), getattr(stream, name)
+        args, kwargs = _call_for(inspect.signature(declared))
+        inspect.signature(method).bind(None, *args, **kwargs)  # the class's function: self too
+        assert inspect.iscoroutinefunction(method) == inspect.iscoroutinefunction(declared), name
 
 
 def test_agents_name_the_protocol_and_only_the_pool_builds_clients():

@@ -309,8 +309,8 @@ def test_memories_are_recalled_into_the_prompt_and_a_failing_recall_costs_nothin
             raise RuntimeError("the memory store is down")
         return ["Ann's dog is called Rex."]
 
-    played = play(Case("recall", says("Ann", "What is my dog called?", at=0.0) + says("Ann", "And how old is he?", at=5.0),
-                       ["He is called Rex.", "I don't know."], expect=[]), recall)
+    questions = says("Ann", "What is my dog called?", at=0.0) + says("Ann", "And how old is he?", at=5.0)
+    played = play(Case("recall", questions, ["He is called Rex.", "I don't know."], expect=[]), recall)
     assert recalled == [("What is my dog called?", ["Ann"]), ("And how old is he?", ["Ann"])]
     first, second = played.inference.chats
     assert "Ann's dog is called Rex." in first[-1]["content"]
