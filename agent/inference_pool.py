@@ -2,8 +2,8 @@
 and failover when a server dies.
 
 Candidates come from the registry in Redis (inference_server/registry.py) when a Redis
-client is given, else from a fixed list of URLs. `InferencePool` has the `InferenceClient`
-methods agents use, so transcribers and the livekit plugins take either.
+client is given, else from a fixed list of URLs. `InferencePool` satisfies `Inference`
+(agent/ports.py), the requests agents make, as `InferenceClient` does: every host gives agents a pool.
 
 A transcription stream (`FailoverStream`) survives its server: when the connection drops
 it opens a stream on the next server, replays the audio of the utterances not finalized

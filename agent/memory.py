@@ -14,10 +14,9 @@ import re
 
 from parley.store import SERVICE
 from parley.store.records import NewMemory, Segment
-from inference_server.client import InferenceClient
 
 from .conversation.prompts import PromptLibrary
-from .ports import MemoryStore
+from .ports import Inference, MemoryStore
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +53,7 @@ def parse_title_summary(answer: str) -> tuple[str | None, str | None]:
 
 
 class RoomMemory:
-    def __init__(self, store: MemoryStore, client: InferenceClient, room: str, *,
+    def __init__(self, store: MemoryStore, client: Inference, room: str, *,
                  prompts: PromptLibrary | None = None) -> None:
         self.store, self.client, self.room = store, client, room
         self.prompts = prompts or PromptLibrary()

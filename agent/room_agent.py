@@ -15,11 +15,10 @@ import logging
 
 from pydantic import BaseModel
 
-from inference_server.client import InferenceClient
-
 from .conversation import ConversationOptions, RoomConversation
 from .conversation.engine import Recall
 from .events import CaptionFinal, CaptionHistory, CaptionsStatus, ParticipantInfo
+from .ports import Inference
 from .segment_writer import SegmentWriter
 from .transcriber import ParticipantTranscriber
 from .transports.base import AudioStream, RoomTransport
@@ -30,7 +29,7 @@ HISTORY_SIZE = 50
 
 
 class RoomAgent:
-    def __init__(self, transport: RoomTransport, client: InferenceClient, *,
+    def __init__(self, transport: RoomTransport, client: Inference, *,
                  options: ConversationOptions | None = None, transcript: SegmentWriter | None = None,
                  recall: Recall | None = None) -> None:
         self.transport = transport

@@ -10,20 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from inference_server.client import InferenceClient
 from parley.settings import Settings
 
 from .background import BackgroundWork
 from .conversation.engine import ConversationOptions
 from .memory import RoomMemory
-from .ports import RoomStore
+from .ports import Inference, RoomStore
 from .room_agent import RoomAgent
 from .segment_writer import SegmentWriter
 from .transports.base import RoomTransport
 
 
 class RoomSession:
-    def __init__(self, room: RoomTransport, store: RoomStore, inference: InferenceClient, *,
+    def __init__(self, room: RoomTransport, store: RoomStore, inference: Inference, *,
                  options: ConversationOptions, background: BackgroundWork) -> None:
         self.background = background
         self.memory = RoomMemory(store, inference, room.room)
@@ -38,7 +37,7 @@ class RoomSession:
         return await self.background.drain(wait_s) if wait_s else True
 
 
-def room_sessions(settings: Settings, store: RoomStore, inference: InferenceClient,
+def room_sessions(settings: Settings, store: RoomStore, inference: Inference,
                   background: BackgroundWork) -> Callable[[RoomTransport], RoomSession]:
     options = ConversationOptions.from_settings(settings)
     return lambda room: RoomSession(room, store, inference, options=options, background=background)

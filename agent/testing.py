@@ -7,16 +7,24 @@ diarization label) of the script, so tests drive captions with tones (`tone_patt
 check exactly what the room shows. Given an `answer(messages)`, `/v1/chat/completions`
 answers what it says, whole or streamed (held while `chat_gate` is clear, to stand for a slow LLM), and
 `/v1/embeddings` a fixed vector per text: after-session work (titles, memories) without models.
+
+`ScriptedInference` is the conversation engine's stand-in for the servers, in this process:
+scripted replies token by token, speech of a scripted length, failures at chosen points.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
+import re
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import uvicorn
@@ -26,6 +34,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from inference_server.client import InferenceError
 from inference_server.protocol import (
     SAMPLE_RATE,
     ChatChoice,
@@ -42,9 +51,13 @@ from inference_server.protocol import (
     Ready,
     SpeechEnded,
     SpeechStarted,
+    StreamConfig,
     StreamEvent,
+    Transcript,
     Usage,
 )
+
+from .conversation.audio_output import TTS_SAMPLE_RATE
 
 _CHUNK = SAMPLE_RATE // 50  # 20 ms
 EMBEDDING_DIM = 384
@@ -233,3 +246,86 @@ class _FakeStream:
     @staticmethod
     def _seconds(samples: int) -> float:
         return round(samples / SAMPLE_RATE, 3)
+
+
+@dataclass(frozen=True)
+class ScriptedReply:
+    """One answer of `ScriptedInference`, streamed a word per token."""
+
+    text: str
+    first_token_s: float = 0.3
+    token_s: float = 0.05
+    fail_after: int | None = None  # InferenceError after this many tokens (0: before the first)
+    hang_after: int | None = None  # no token after this many, and no end either
+    speech_fails: bool = False  # the TTS fails on its sentences
+
+
+class ScriptedInference:
+    """Satisfies `agent.ports.Inference` without a server. Every wait is an `asyncio.sleep`, so on
+    a virtual-time loop (tests/virtual_time.py) a script plays in no wall time. Chat answers are
+    `replies` in order (none left: an error); speech is `seconds_per_word` of a steady tone per
+    word, after `speech_first_chunk_s`. What was asked is kept in `chats`, `spoken`, `prefills`."""
+
+    def __init__(self, replies: Sequence[str | ScriptedReply] = (), *, seconds_per_word: float = 0.3,
+                 speech_first_chunk_s: float = 0.1) -> None:
+        self.replies = [r if isinstance(r, ScriptedReply) else ScriptedReply(r) for r in replies]
+        self.seconds_per_word = seconds_per_word
+        self.speech_first_chunk_s = speech_first_chunk_s
+        self.chats: list[list[dict[str, str]]] = []
+        self.spoken: list[str] = []
+        self.prefills: list[list[dict[str, str]]] = []
+        self._current: ScriptedReply | None = None  # the reply whose sentences are being spoken
+
+    def _next(self, messages: Sequence[dict[str, str]]) -> ScriptedReply:
+        self.chats.append(list(messages))
+        if not self.replies:
+            raise InferenceError("the script has no reply left", status=500)
+        self._current = self.replies.pop(0)
+        return self._current
+
+    async def chat(self, messages: Sequence[dict[str, str]], **options: Any) -> str:
+        reply = self._next(messages)
+        await asyncio.sleep(reply.first_token_s)
+        return reply.text
+
+    async def chat_stream(self, messages: Sequence[dict[str, str]], **options: Any) -> AsyncIterator[str]:
+        reply = self._next(messages)
+        for index, token in enumerate(re.findall(r"\s*\S+", reply.text)):
+            if index == reply.fail_after:
+                raise InferenceError("inference server connection lost: scripted")
+            if index == reply.hang_after:
+                await asyncio.Event().wait()
+            await asyncio.sleep(reply.first_token_s if index == 0 else reply.token_s)
+            yield token
+        if reply.fail_after is not None:
+            raise InferenceError("inference server connection lost: scripted")
+
+    async def prefill(self, messages: Sequence[dict[str, str]]) -> int:
+        self.prefills.append(list(messages))
+        return sum(len(m["content"].split()) for m in messages)
+
+    async def speech(self, text: str, *, response_format: str = "pcm", speed: float = 1.0) -> AsyncIterator[bytes]:
+        self.spoken.append(text)
+        if self._current is not None and self._current.speech_fails:
+            raise InferenceError("500: speech synthesis failed", status=500)
+        await asyncio.sleep(self.speech_first_chunk_s)
+        samples = int(len(text.split()) * self.seconds_per_word * TTS_SAMPLE_RATE)
+        chunk = TTS_SAMPLE_RATE // 2
+        for start in range(0, samples, chunk):
+            yield np.full(min(chunk, samples - start), 3000, "<i2").tobytes()
+            await asyncio.sleep(0)
+
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        return [text_vector(t) for t in texts]
+
+    async def transcribe(self, audio: bytes | Path, *, filename: str = "audio.wav") -> Transcript:
+        raise InferenceError("no transcription in a scripted inference", status=501)
+
+    @contextlib.asynccontextmanager
+    async def stream(self, config: StreamConfig | None = None) -> AsyncIterator[Any]:
+        """No ASR here: tests give the engine its speech events directly."""
+        raise InferenceError("no transcription in a scripted inference", status=501)
+        yield
+
+    async def aclose(self) -> None:
+        pass

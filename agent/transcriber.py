@@ -9,16 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable
 
 from pydantic import BaseModel
 
-from inference_server.client import (
-    InferenceClient,
-    InferenceError,
-    TranscriptionStreamClient,
-)
+from inference_server.client import InferenceError
 from inference_server.protocol import (
     SAMPLE_RATE,
     SAMPLE_WIDTH,
@@ -36,9 +31,10 @@ from inference_server.protocol import (
 from parley.backoff import Backoff
 
 from .conversation.events import (UserInput, UserPreflight, UserStartedSpeaking, UserStoppedSpeaking,
-                                  UserTranscript, UserTurnEnded)
+                                  UserTranscript, UserTurnEnded, now)
 from .events import CaptionFinal, CaptionInterim, ParticipantInfo, Speaking
 from .labels import SpeakerLabels
+from .ports import Inference, TranscriptionStream
 from .transports.base import AudioStream
 
 log = logging.getLogger(__name__)
@@ -58,7 +54,7 @@ class CaptionsUnavailable(Exception):
 
 
 class ParticipantTranscriber:
-    def __init__(self, client: InferenceClient, participant: ParticipantInfo, audio: AudioStream,
+    def __init__(self, client: Inference, participant: ParticipantInfo, audio: AudioStream,
                  publish: Publish, status_changed: StatusChanged, *, hear: Hear | None = None) -> None:
         self.participant = participant
         self._client = client
@@ -101,7 +97,7 @@ class ParticipantTranscriber:
             raise CaptionsUnavailable("Live captions are unavailable: the inference server cannot be "
                                       "reached. Retrying…") from None
 
-    async def _serve(self, stream: TranscriptionStreamClient) -> None:
+    async def _serve(self, stream: TranscriptionStream) -> None:
         labels = SpeakerLabels(self.participant.name)
         offset = self.position_s  # the stream's time 0 on the participant's clock
         self.epoch += 1
@@ -132,7 +128,7 @@ class ParticipantTranscriber:
         detail = first.message if isinstance(first, ErrorEvent) else "no answer from the inference server"
         raise CaptionsUnavailable(f"Live captions are unavailable: {detail}. Retrying…")
 
-    async def _pump(self, stream: TranscriptionStreamClient) -> None:
+    async def _pump(self, stream: TranscriptionStream) -> None:
         """Audio to the stream, coalescing a backlog into messages of at most 100 ms."""
         async for chunk in self._audio:
             parts, size = [chunk], len(chunk)
@@ -148,9 +144,9 @@ class ParticipantTranscriber:
 
     async def _skip_audio(self, seconds: float) -> None:
         """Drain (and drop) the microphone for `seconds`, or until it ends."""
-        deadline = time.monotonic() + seconds
+        deadline = now() + seconds
         iterator = aiter(self._audio)
-        while (left := deadline - time.monotonic()) > 0:
+        while (left := deadline - now()) > 0:
             try:
                 chunk = await asyncio.wait_for(anext(iterator), timeout=left)
             except TimeoutError:
@@ -164,9 +160,9 @@ class ParticipantTranscriber:
 
     async def _on_event(self, event: StreamEvent, labels: SpeakerLabels, offset: float) -> None:
         pid = self.participant.id
-        now = time.monotonic()
+        at = now()
         if isinstance(event, SpeechStarted):
-            await self._tell(UserStartedSpeaking(pid, now))  # first: a reply talking over this must stop now
+            await self._tell(UserStartedSpeaking(pid, at))  # first: a reply talking over this must stop now
             await self._publish(Speaking(participant_id=pid, speaking=True))
         elif isinstance(event, SpeechEnded):
             # The audio clock says how long ago the speech ended: the stream is live, so its
@@ -174,23 +170,23 @@ class ParticipantTranscriber:
             # includes the VAD's short post-roll, so this errs late by that much, never early.
             ago = max(0.0, self.position_s - (event.end + offset))
             await self._publish(Speaking(participant_id=pid, speaking=False))
-            await self._tell(UserStoppedSpeaking(pid, now, speech_end_at=now - ago))
+            await self._tell(UserStoppedSpeaking(pid, at, speech_end_at=at - ago))
         elif isinstance(event, Interim):
             await self._publish(CaptionInterim(
                 caption_id=self._caption_id(event.utterance_id, event.segment), participant_id=pid, speaker=labels.last,
                 text=event.text, start=round(event.start + offset, 3), end=round(event.end + offset, 3)))
-            await self._tell(UserTranscript(pid, labels.last, event.text, False, now))
+            await self._tell(UserTranscript(pid, labels.last, event.text, False, at))
         elif isinstance(event, Final) and event.text:  # an empty final only closes its utterance
             label, index = labels.label(event.speaker)
             await self._publish(CaptionFinal(
                 caption_id=self._caption_id(event.utterance_id, event.segment), participant_id=pid, speaker=label,
                 speaker_index=index, text=event.text, start=round(event.start + offset, 3),
                 end=round(event.end + offset, 3), emotion=event.emotion, emotion_score=event.emotion_score))
-            await self._tell(UserTranscript(pid, label, event.text, True, now, event.emotion, event.emotion_score))
+            await self._tell(UserTranscript(pid, label, event.text, True, at, event.emotion, event.emotion_score))
         elif isinstance(event, Preflight):  # for the assistant only: not a caption
-            await self._tell(UserPreflight(pid, labels.last, event.text, now, end=event.end + offset))
+            await self._tell(UserPreflight(pid, labels.last, event.text, at, end=event.end + offset))
         elif isinstance(event, EndOfTurn):
-            await self._tell(UserTurnEnded(pid, now, end=event.end + offset, probability=event.probability,
+            await self._tell(UserTurnEnded(pid, at, end=event.end + offset, probability=event.probability,
                                            reason=event.reason))
         elif isinstance(event, ErrorEvent):
             log.warning("inference stream error for %s: %s (%s)", pid, event.message, event.code)

@@ -29,7 +29,7 @@ from .state import ApiState
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
-RoomHostFactory = Callable[[Store, InferenceClient], RoomHost]  # built once the store is open
+RoomHostFactory = Callable[[Store], RoomHost]  # built once the store is open
 
 
 def create_app(settings: Settings | None = None, *, room_host: RoomHostFactory) -> FastAPI:
@@ -42,7 +42,7 @@ def create_app(settings: Settings | None = None, *, room_host: RoomHostFactory) 
         try:
             # The store opens first and closes last: the rooms' agents write transcripts to it.
             async with account_services(settings, client, client) as accounts:  # the client embeds texts and voices
-                host = room_host(accounts.store, client)
+                host = room_host(accounts.store)
                 app.state.parley = ApiState(settings=settings, accounts=accounts, rooms=host, inference=client)
                 try:
                     yield

@@ -12,13 +12,14 @@ of both transports' frame sinks (embedded: mixed into every peer's track; LiveKi
 from __future__ import annotations
 
 import asyncio
-import time
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable
 
 import numpy as np
 
 from inference_server.protocol import TTS_SAMPLE_RATE
+
+from .events import now
 
 
 class AudioOutput(ABC):
@@ -30,7 +31,7 @@ class AudioOutput(ABC):
         self._carry = b""  # an odd byte split off by the network
         self._stopped = False
         self._waiters: list[tuple[int, asyncio.Future[bool]]] = []
-        self.first_audio_at: float | None = None  # monotonic time the reply's first sample left
+        self.first_audio_at: float | None = None  # when (`now()`) the reply's first sample left
 
     # --- the engine's side ---------------------------------------------------------------------
 
@@ -95,7 +96,7 @@ class AudioOutput(ABC):
         if samples <= 0:
             return
         if self.first_audio_at is None:
-            self.first_audio_at = time.monotonic()
+            self.first_audio_at = now()
         self._played += samples
         self._wake(final=False)
 
@@ -172,7 +173,7 @@ class PacedAudioOutput(AudioOutput):
                 await self._ready.wait()
                 continue
             if start is None:
-                start, frames = time.monotonic(), 0
+                start, frames = now(), 0
             frame, self._buffer = self._buffer[:self._frame], self._buffer[self._frame:]
             taken = self._emit_impl(frame if len(frame) == self._frame
                                     else np.concatenate([frame, np.zeros(self._frame - len(frame), np.int16)]))
@@ -183,11 +184,11 @@ class PacedAudioOutput(AudioOutput):
                 continue
             self._report_played(len(frame))
             frames += 1
-            delay = start + frames * self.frame_ms / 1000 - time.monotonic()
+            delay = start + frames * self.frame_ms / 1000 - now()
             if delay > 0:
                 await asyncio.sleep(delay)
             elif delay < -0.1:  # the loop stalled: carry on from now rather than burst
-                start, frames = time.monotonic(), 0
+                start, frames = now(), 0
 
     @abstractmethod
     def _emit_impl(self, frame: np.ndarray) -> Awaitable[None] | None:

@@ -22,13 +22,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from pydantic import BaseModel
 
-from inference_server.client import InferenceClient
 from parley.settings import Settings
 
 from ..events import (
@@ -40,10 +38,11 @@ from ..events import (
     Speaking,
     TurnMetrics,
 )
+from ..ports import Inference
 from .audio_output import AudioOutput
 from .context import AssistantLine, ConversationContext, HumanLine
 from .events import (UserInput, UserPreflight, UserStartedSpeaking, UserStoppedSpeaking, UserTranscript,
-                     UserTurnEnded)
+                     UserTurnEnded, now)
 from .metrics import BARGE_INS, NOTICES, record_turn
 from .prefill import Prefiller
 from .prompts import PromptLibrary, ReplyPrompt
@@ -94,6 +93,7 @@ class _Turn:
     speech_end_at: float | None  # when the words being answered ended
     final_at: float | None  # when their transcript arrived
     speaker_id: str  # whose words ended the turn: their end of turn lets the audio play
+    answers: HumanLine  # the last words it answers
     timers: list[asyncio.Task] = field(default_factory=list)
     preflight: UserPreflight | None = None  # started on these words, not yet final
     pending: HumanLine | None = None  # the preflight's words as a line: into the context once heard
@@ -104,7 +104,7 @@ class _Turn:
 
 
 class RoomConversation:
-    def __init__(self, client: InferenceClient, output: AudioOutput, publish: Publish, *, room: str,
+    def __init__(self, client: Inference, output: AudioOutput, publish: Publish, *, room: str,
                  assistant: ParticipantInfo, options: ConversationOptions | None = None,
                  prompts: PromptLibrary | None = None, recall: Recall | None = None) -> None:
         self.options = options or ConversationOptions()
@@ -126,9 +126,11 @@ class RoomConversation:
         self._turn_over: dict[str, float | None] = {}
         self._turn: _Turn | None = None
         self._turns = 0
+        self._failed_on: HumanLine | None = None  # a failed reply's words: not retried, the notice says try again
+        self._answered_early: dict[str, HumanLine] = {}  # id -> preflight words whose reply ended before their final
         self._state = "listening"
         self._tasks: set[asyncio.Task] = set()
-        self._clock0 = time.monotonic()  # the assistant's caption times count from here
+        self._clock0 = now()  # the assistant's caption times count from here
 
     # --- the room -----------------------------------------------------------------------------
 
@@ -142,6 +144,7 @@ class RoomConversation:
         self._humans.pop(participant.id, None)
         self._speaking.discard(participant.id)
         self._awaiting_finals.pop(participant.id, None)
+        self._answered_early.pop(participant.id, None)
         await self._maybe_start_turn()
 
     async def push(self, event: UserInput) -> None:
@@ -207,7 +210,11 @@ class RoomConversation:
             await self._interrupt(turn)
         line = HumanLine(event.participant_id, event.speaker, event.text, event.at, event.emotion,
                          event.emotion_score, speech_end_at)
-        if turn is not None and turn.preflight is not None and turn.preflight.participant_id == event.participant_id:
+        early = self._answered_early.pop(event.participant_id, None)
+        if early is not None and _same_words(early.text, event.text):  # in the context already, answered
+            vars(early).update(vars(line))
+            line = None
+        elif turn is not None and turn.preflight is not None and turn.preflight.participant_id == event.participant_id:
             if _same_words(turn.preflight.text, event.text) or turn.line is not None:
                 turn.preflight = None  # the words it answers are final now
                 turn.speech_end_at = turn.speech_end_at or speech_end_at
@@ -261,10 +268,12 @@ class RoomConversation:
         if not self._rule.wants_reply(len(self._humans), self.context, pending):
             return
         last = pending or self.context.unanswered()[-1]
+        if last is self._failed_on:
+            return
         self._turns += 1
         turn = _Turn(self._turns, SpokenReply(self._client, self.output, [], self.options.reply, name=self.assistant.name),
                      speech_end_at=last.speech_end_at, final_at=last.at, speaker_id=last.participant_id,
-                     preflight=preflight, pending=pending)
+                     answers=last, preflight=preflight, pending=pending)
         turn.reply.on_progress = lambda text: self._progress(turn, text)
         turn.reply.stop = [f"\n{p.name}:" for p in self._humans.values()]
         self._turn = turn
@@ -302,7 +311,7 @@ class RoomConversation:
     async def _confirm(self, turn: _Turn) -> None:
         if turn.closed or turn.confirmed_at is not None:
             return
-        turn.confirmed_at = time.monotonic()
+        turn.confirmed_at = now()
         turn.reply.confirm()
         if turn.line is None:
             await self._set_state("thinking")
@@ -321,13 +330,13 @@ class RoomConversation:
             return
         if turn.line is None:
             self._commit_pending(turn)
-            turn.line = self.context.add(AssistantLine(at=time.monotonic()))
+            turn.line = self.context.add(AssistantLine(at=now()))
             await self._set_state("speaking")
             await self._send(Speaking(participant_id=self.assistant.id, speaking=True))
         turn.line.text = heard
         await self._send(CaptionInterim(caption_id=self._caption_id(turn), participant_id=self.assistant.id,
                                         speaker=self.assistant.name, text=heard, start=self._clock(turn.line.at),
-                                        end=self._clock(time.monotonic())))
+                                        end=self._clock(now())))
 
     async def _interrupt(self, turn: _Turn) -> None:
         BARGE_INS.labels(result="interrupted").inc()
@@ -356,21 +365,24 @@ class RoomConversation:
             turn.reply.interrupt()
             await self._set_state("listening")
             return
-        now = time.monotonic()
+        ended = now()
         if turn.line is None and result.text:  # speech failed before any audio: the text is shown
             self._commit_pending(turn)
-            turn.line = self.context.add(AssistantLine(at=now))
+            turn.line = self.context.add(AssistantLine(at=ended))
         if turn.line is not None:
-            turn.line.text, turn.line.interrupted, turn.line.ended_at = result.text, result.interrupted, now
+            if turn.preflight is not None and turn.pending is not None:  # heard; their final is still to come
+                self._answered_early[turn.speaker_id] = turn.pending
+            turn.line.text, turn.line.interrupted, turn.line.ended_at = result.text, result.interrupted, ended
             if result.text:
                 await self._send(CaptionFinal(
                     caption_id=self._caption_id(turn), participant_id=self.assistant.id, speaker=self.assistant.name,
-                    text=result.text, start=self._clock(turn.line.at), end=self._clock(now), emotion="neutral",
+                    text=result.text, start=self._clock(turn.line.at), end=self._clock(ended), emotion="neutral",
                     emotion_score=1.0, interrupted=result.interrupted))
             if result.first_audio_at is not None:
                 await self._send(Speaking(participant_id=self.assistant.id, speaking=False))
         await self._set_state("listening")
         if result.failure:
+            self._failed_on = turn.answers
             NOTICES.inc()
             await self._send(AssistantNotice(message=_NOTICES[result.failure].format(name=self.assistant.name)))
         await self._report(turn, result)
@@ -401,9 +413,9 @@ class RoomConversation:
 
     def _finals_pending(self, besides: str | None = None) -> bool:
         """A final is still to come for speech that ended (one that has not come in time never will)."""
-        now = time.monotonic()
+        at = now()
         for waits in self._awaiting_finals.values():
-            waits[:] = [w for w in waits if now - w[0] < self.options.final_timeout_s]
+            waits[:] = [w for w in waits if at - w[0] < self.options.final_timeout_s]
         return any(waits for pid, waits in self._awaiting_finals.items() if pid != besides)
 
     def _people(self) -> list[str]:

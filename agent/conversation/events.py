@@ -1,13 +1,21 @@
 """What the conversation engine hears: each participant's speech and transcripts, whatever the transport.
 
-Speech start and stop are as the inference server's VAD sees them. Times are
-`time.monotonic()` seconds in this process. What the engine says goes out as room events
-(agent/events.py): the assistant's captions, state, notices and per-turn metrics.
+Speech start and stop are as the inference server's VAD sees them. Times are seconds on
+the conversation's clock, `now()`: the running event loop's (`time.monotonic()` on a real
+loop; virtual under a test's virtual-time loop, so timers, timeouts and audio pacing follow
+it). What the engine says goes out as room events (agent/events.py): the assistant's captions,
+state, notices and per-turn metrics.
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
+
+
+def now() -> float:
+    """The conversation's clock: what every event time, timer and audio frame is measured on."""
+    return asyncio.get_running_loop().time()
 
 
 @dataclass(frozen=True)

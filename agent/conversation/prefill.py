@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from inference_server.client import InferenceClient, InferenceError
+from inference_server.client import InferenceError
+
+from ..ports import Inference
 
 log = logging.getLogger(__name__)
 
@@ -18,7 +20,7 @@ RETRY_AFTER_ERROR_S = 2.0
 
 
 class Prefiller:
-    def __init__(self, client: InferenceClient) -> None:
+    def __init__(self, client: Inference) -> None:
         self._client = client
         self._wanted: list[dict[str, str]] | None = None
         self._last: list[dict[str, str]] | None = None

@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Literal
 
-from inference_server.client import InferenceClient, InferenceError
+from inference_server.client import InferenceError
+
+from ..ports import Inference
 
 from .audio_output import AudioOutput
+from .events import now
 from .sentences import SentenceSplitter, speakable
 
 log = logging.getLogger(__name__)
@@ -54,12 +56,12 @@ class ReplyResult:
     ttft: float | None = None
     ttfb: float | None = None
     audio_s: float = 0.0
-    first_audio_at: float | None = None  # monotonic time its first sample left for the room
+    first_audio_at: float | None = None  # when (`now()`) its first sample left for the room
 
 
 @dataclass
 class SpokenReply:
-    client: InferenceClient
+    client: Inference
     output: AudioOutput
     messages: list[dict[str, str]]
     options: ReplyOptions = field(default_factory=ReplyOptions)
@@ -164,14 +166,14 @@ class SpokenReply:
         splitter = SentenceSplitter()
         sentences = 0
         loop = asyncio.get_running_loop()
-        requested = time.monotonic()
+        requested = now()
         stream = self.client.chat_stream(self.messages, max_tokens=self.options.max_tokens,
                                          temperature=self.options.temperature, stop=self.stop or None)
         try:
             async with asyncio.timeout(self.options.first_token_timeout_s) as deadline, aclosing(stream):
                 async for token in stream:
                     if self.ttft is None:
-                        self.ttft = time.monotonic() - requested
+                        self.ttft = now() - requested
                     deadline.reschedule(loop.time() + self.options.token_timeout_s)
                     for sentence in splitter.push(token):
                         sentences += self._queue_sentence(queue, sentence, sentences)
@@ -212,13 +214,13 @@ class SpokenReply:
             sentence.end = self.output.queued_samples
 
     async def _synthesize(self, sentence: _Sentence) -> None:
-        requested = time.monotonic()
+        requested = now()
         audio = self.client.speech(sentence.text, response_format="pcm")
         loop = asyncio.get_running_loop()
         async with asyncio.timeout(self.options.tts_timeout_s) as deadline, aclosing(audio):
             async for chunk in audio:
                 if self.ttfb is None:
-                    self.ttfb = time.monotonic() - requested
+                    self.ttfb = now() - requested
                 if not self._confirmed.is_set():
                     deadline.reschedule(None)  # waiting for the turn to end is not the TTS being slow
                     await self._confirmed.wait()

@@ -2,8 +2,8 @@
 
 `ParleySTT`, `ParleyLLM` and `ParleyTTS` let a livekit-agents `AgentSession` (or any code
 written against those interfaces) use the models of a shared inference server. They take
-an `InferenceClient` or an `InferencePool` (agent/inference_pool.py): anything with its
-`stream`, `transcribe`, `chat_stream` and `speech` methods.
+any `Inference` (agent/ports.py): an `InferencePool` (agent/inference_pool.py) in the worker,
+an `InferenceClient` for a single server.
 
 Errors become livekit-agents' `APIConnectionError` (unreachable, stream dropped: retried by
 the framework, which re-opens the stream, on another server when a pool is used) or
@@ -30,11 +30,7 @@ from inference_server.protocol import (CLOSE_NORMAL, SAMPLE_RATE, TTS_SAMPLE_RAT
                                        StreamEvent)
 
 if TYPE_CHECKING:
-    from inference_server.client import InferenceClient, TranscriptionStreamClient
-
-    from ..inference_pool import InferencePool
-
-    Client = InferenceClient | InferencePool
+    from ..ports import Inference, TranscriptionStream
 
 STREAM_CHUNK_SAMPLES = SAMPLE_RATE // 50  # 20 ms per message: the protocol takes 20-100 ms
 LANGUAGE = "en"  # the default models are English-only
@@ -95,7 +91,7 @@ class ParleySTT(stt.STT):
     Without it they frame each utterance (the VAD's pauses).
     """
 
-    def __init__(self, client: Client, *, interim: bool = True, emotion: bool = True,
+    def __init__(self, client: Inference, *, interim: bool = True, emotion: bool = True,
                  diarization: bool = True, final_timeout_s: float = 2.0, turn_detection: bool = True) -> None:
         super().__init__(capabilities=stt.STTCapabilities(streaming=True, interim_results=interim,
                                                           diarization=diarization))
@@ -154,7 +150,7 @@ class ParleySpeechStream(stt.RecognizeStream):
         except InferenceError as exc:
             raise _api_error(exc) from exc
 
-    async def _serve(self, ws: TranscriptionStreamClient) -> None:
+    async def _serve(self, ws: TranscriptionStream) -> None:
         self._open.clear()  # a new stream (after a retry) numbers its utterances afresh
         self._turn_ended = False
         sender = asyncio.create_task(self._send(ws), name="parley-stt-send")
@@ -171,7 +167,7 @@ class ParleySpeechStream(stt.RecognizeStream):
             # A retry re-opens the stream; audio pushed meanwhile waits in the input channel.
             raise APIConnectionError(f"transcription stream dropped (close code {ws.close_code})")
 
-    async def _send(self, ws: TranscriptionStreamClient) -> None:
+    async def _send(self, ws: TranscriptionStream) -> None:
         chunker = utils.audio.AudioByteStream(SAMPLE_RATE, 1, samples_per_channel=STREAM_CHUNK_SAMPLES)
         started = False
         async for item in self._input_ch:
@@ -276,7 +272,7 @@ def chat_messages(chat_ctx: llm.ChatContext) -> list[dict[str, str]]:
 class ParleyLLM(llm.LLM):
     """Streaming chat completions; tools are not supported by the local models and are ignored."""
 
-    def __init__(self, client: Client, *, max_tokens: int = 200, temperature: float = 0.7) -> None:
+    def __init__(self, client: Inference, *, max_tokens: int = 200, temperature: float = 0.7) -> None:
         super().__init__()
         self._client = client
         self._options: dict[str, Any] = {"max_tokens": max_tokens, "temperature": temperature}
@@ -321,7 +317,7 @@ class ParleyLLMStream(llm.LLMStream):
 class ParleyTTS(tts.TTS):
     """24 kHz mono speech; `stream()` speaks sentence by sentence as the text arrives."""
 
-    def __init__(self, client: Client, *, speed: float = 1.0,
+    def __init__(self, client: Inference, *, speed: float = 1.0,
                  sentence_tokenizer: tokenize.SentenceTokenizer | None = None) -> None:
         super().__init__(capabilities=tts.TTSCapabilities(streaming=True), sample_rate=TTS_SAMPLE_RATE,
                          num_channels=1)

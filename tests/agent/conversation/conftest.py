@@ -16,7 +16,7 @@ import uvicorn
 from pydantic import BaseModel
 
 from agent.conversation import ConversationOptions, RoomConversation
-from agent.conversation.engine import Recall
+from agent.conversation.events import now
 from bench.server import running_server
 from inference_server.app import create_app
 from inference_server.catalog import ModelError
@@ -85,20 +85,18 @@ def serve_on_port(settings: Settings, models: ModelSet, port: int) -> Iterator[_
         handle.stop()
 
 
-async def open_room(url: str, options: ConversationOptions | None = None, room: str = "test-room", *,
-                    recall: Recall | None = None, client: InferenceClient | None = None,
-                    ) -> tuple[ScriptedRoom, InferenceClient]:
-    client = client or InferenceClient(url)
+async def open_room(url: str, options: ConversationOptions | None = None,
+                    room: str = "test-room") -> tuple[ScriptedRoom, InferenceClient]:
+    client = InferenceClient(url)
     published: list[tuple[float, BaseModel]] = []
     output = RecordingAudioOutput()
     holder: list[ScriptedRoom] = []
 
     async def publish(event: BaseModel) -> None:
-        published.append((time.monotonic(), event))
+        published.append((now(), event))
         holder[0].notify()
 
-    conversation = RoomConversation(client, output, publish, room=room, assistant=ASSISTANT, options=options,
-                                    recall=recall)
+    conversation = RoomConversation(client, output, publish, room=room, assistant=ASSISTANT, options=options)
     holder.append(ScriptedRoom(conversation, published, output))
     return holder[0], client
 

@@ -1,13 +1,14 @@
 """A room for the conversation engine without a transport: scripted speech in, everything out recorded.
 
-`RecordingAudioOutput` is a real-time `PacedAudioOutput` that keeps every frame it plays with
+`RecordingAudioOutput` is a paced `PacedAudioOutput` that keeps every frame it plays with
 its time: our own seam to the transport, so tests see exactly what the room would hear.
+`speech_events` is one utterance as a transcription stream reports it, on a timeline. Times are
+the engine's clock (`now()`): real on an ordinary loop, virtual on tests/virtual_time.py's.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 
 import numpy as np
@@ -22,6 +23,7 @@ from agent.conversation import (
     UserTurnEnded,
 )
 from agent.conversation.context import AssistantLine, HumanLine
+from agent.conversation.events import UserInput, now
 from agent.events import ParticipantInfo
 from inference_server.audio import encode_wav
 
@@ -38,10 +40,10 @@ class RecordingAudioOutput(PacedAudioOutput):
         self.pauses: list[float] = []  # when pause() or stop() silenced it
 
     def _emit_impl(self, frame: np.ndarray) -> None:
-        self.frames.append((time.monotonic(), frame))
+        self.frames.append((now(), frame))
 
     def _clear_sink_impl(self) -> None:
-        self.pauses.append(time.monotonic())
+        self.pauses.append(now())
 
     def audio(self, since: float = 0.0) -> np.ndarray:
         parts = [frame for at, frame in self.frames if at >= since]
@@ -52,6 +54,29 @@ class RecordingAudioOutput(PacedAudioOutput):
 
     def last_frame_at(self) -> float | None:
         return self.frames[-1][0] if self.frames else None
+
+
+def speech_events(pid: str, speaker: str, text: str | None, at: float, *, speech_s: float = 0.8,
+                  emotion: str = "neutral", turn_ends: bool = True) -> list[tuple[float, UserInput]]:
+    """`text` spoken from `at` for `speech_s`, with the events a real stream sends: interims as it
+    grows, speech_ended after the VAD's silence, then the final (none when `text` is None: noise),
+    then the server's end of turn if `turn_ends`."""
+    events: list[tuple[float, UserInput]] = [(at, UserStartedSpeaking(pid, at))]
+    words = (text or "").split()
+    shown_at = at + INTERIM_EVERY_S
+    while shown_at < at + speech_s and words:  # the growing text
+        shown = " ".join(words[:max(1, int(len(words) * (shown_at - at) / speech_s))])
+        events.append((shown_at, UserTranscript(pid, speaker, shown, False, shown_at)))
+        shown_at += INTERIM_EVERY_S
+    ended = at + speech_s
+    stopped = ended + VAD_SILENCE_S
+    events.append((stopped, UserStoppedSpeaking(pid, stopped, speech_end_at=ended)))
+    final_at = stopped + FINAL_AFTER_S
+    if text is not None:
+        events.append((final_at, UserTranscript(pid, speaker, text, True, final_at, emotion, 0.8)))
+    if turn_ends:
+        events.append((final_at, UserTurnEnded(pid, final_at, end=ended, probability=0.9)))
+    return events
 
 
 class ScriptedRoom:
@@ -71,41 +96,28 @@ class ScriptedRoom:
     async def say(self, pid: str, speaker: str, text: str | None, *, speech_s: float = 0.8,
                   emotion: str = "neutral", then_resume_after_s: float | None = None,
                   turn_ends: bool | None = None) -> None:
-        """`text` spoken for `speech_s`, with the events a real stream sends: interims as it grows,
-        speech_ended after the VAD's silence, then the final (none when `text` is None: noise), then
-        the server's end of turn (`turn_ends`; by default when the speaker does not go on). With
-        `then_resume_after_s` it returns that long after the words ended, for the speaker to go on
-        (a pause mid-sentence)."""
-        conversation = self.conversation
-        started = time.monotonic()
-        await conversation.push(UserStartedSpeaking(pid, started))
-        words = (text or "").split()
-        while (elapsed := time.monotonic() - started) + INTERIM_EVERY_S < speech_s:  # the growing text
-            await asyncio.sleep(INTERIM_EVERY_S)
-            if shown := words[:max(1, int(len(words) * (elapsed + INTERIM_EVERY_S) / speech_s))]:
-                await conversation.push(UserTranscript(pid, speaker, " ".join(shown), False, time.monotonic()))
-        await asyncio.sleep(max(0.0, started + speech_s - time.monotonic()))
-        ended = time.monotonic()
-        await asyncio.sleep(VAD_SILENCE_S)
-        await conversation.push(UserStoppedSpeaking(pid, time.monotonic(), speech_end_at=ended))
-        if text is not None:
-            await asyncio.sleep(FINAL_AFTER_S)
-            await conversation.push(UserTranscript(pid, speaker, text, True, time.monotonic(), emotion, 0.8))
-        if turn_ends if turn_ends is not None else then_resume_after_s is None:
-            await conversation.push(UserTurnEnded(pid, time.monotonic(), end=ended, probability=0.9))
+        """`text` spoken now as `speech_events` has it, in the loop's time. With `then_resume_after_s`
+        it returns that long after the words ended, for the speaker to go on (a pause
+        mid-sentence; then no end of turn comes unless `turn_ends`)."""
+        started = now()
+        ends = turn_ends if turn_ends is not None else then_resume_after_s is None
+        for at, event in speech_events(pid, speaker, text, started, speech_s=speech_s, emotion=emotion,
+                                       turn_ends=ends):
+            await asyncio.sleep(max(0.0, at - now()))
+            await self.conversation.push(event)
         if then_resume_after_s is not None:
-            await asyncio.sleep(max(0.0, ended + then_resume_after_s - time.monotonic()))
+            await asyncio.sleep(max(0.0, started + speech_s + then_resume_after_s - now()))
 
     def of_type(self, kind: str, since: float = 0.0) -> list[BaseModel]:
         return [e for at, e in self.published if getattr(e, "type", None) == kind and at >= since]
 
     async def wait_for(self, predicate: Callable[[BaseModel], bool], timeout: float, since: float = 0.0) -> BaseModel:
-        deadline = time.monotonic() + timeout
+        deadline = now() + timeout
         while True:
             found = next((e for at, e in self.published if at >= since and predicate(e)), None)
             if found is not None:
                 return found
-            left = deadline - time.monotonic()
+            left = deadline - now()
             if left <= 0:
                 raise TimeoutError(f"no matching event within {timeout} s; got "
                                    f"{[getattr(e, 'type', e) for _, e in self.published if _ >= since]}")
