@@ -12,16 +12,23 @@ TEST_APT := chromium espeak-ng sox pocketsphinx-testdata iproute2 libportaudio2
 TEST_LLM := smollm2-135m-instruct-q4_1
 TEST_ASR := moonshine-base-en
 
-.PHONY: run test install install-test apt-run apt-test models models-test lint clean
+.PHONY: run test test-fast install install-test apt-run apt-test models models-test lint clean
 
 run: install models
 	$(BIN)/parley up
 
-test: install-test models-test
-	@set +e; PARLEY_TEST_DATABASE_URL=$${PARLEY_TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/test} \
+# pytest's exit status 5 means it collected nothing: a run that tested nothing fails.
+pytest = @set +e; PARLEY_TEST_DATABASE_URL=$${PARLEY_TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/test} \
 	PARLEY_TEST_REDIS_URL=$${PARLEY_TEST_REDIS_URL:-redis://127.0.0.1:6379/0} \
-	$(BIN)/python -m pytest -ra $(PYTEST_ARGS); rc=$$?; \
+	$(BIN)/python -m pytest -ra $(1) $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests"; exit 1; fi; exit $$rc
+
+test: install-test models-test
+	$(call pytest)
+
+# A developer's quick loop: everything but the `slow` tests (real models, browsers, real-time media); no model files.
+test-fast: install-test
+	$(call pytest,-m "not slow")
 
 $(BIN)/python: | apt-run
 	$(PYTHON) -m venv $(VENV)

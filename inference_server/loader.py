@@ -100,8 +100,7 @@ def load_models(settings: Settings) -> tuple[ModelSet, str, int]:
     embeddings = timed("embeddings", lambda: SentenceTransformerEmbedder(
         entries["embeddings"].name, _dir(paths["embeddings"]), device=torch_device))
     emotion = timed("emotion", lambda: _emotion(entries["emotion"], paths["emotion"], embeddings, torch_device))
-    llm = timed("llm", lambda: LlamaCppLLM(entries["llm"].name, str(paths["llm"]), device=device,
-                                           threads=threads, gpu_layers=-1 if device != "cpu" else 0))
+    llm = timed("llm", lambda: load_llm(entries["llm"], paths["llm"], device, threads))
     tts = timed("tts", lambda: PiperTTS(entries["tts"].name, str(paths["tts"]),
                                         device="cuda" if device == "cuda" else "cpu"))
     turn = _turn_detector(turn_entry, settings, timed)
@@ -118,6 +117,12 @@ def _turn_detector(entry: ModelEntry | None, settings: Settings, timed) -> TurnD
     except Exception as exc:  # noqa: BLE001 - missing, corrupt or unloadable: all mean "do without"
         log.warning("end-of-turn model unavailable, turns end on silence + delay instead: %s", exc)
         return None
+
+
+def load_llm(entry: ModelEntry, path: Path, device: str, threads: int) -> LLM:
+    """A GGUF LLM with every layer on the accelerator, if there is one."""
+    return LlamaCppLLM(entry.name, str(path), device=device, threads=threads,
+                       gpu_layers=-1 if device != "cpu" else 0)
 
 
 def load_asr(entry: ModelEntry, path: Path, device: str, threads: int) -> STT:

@@ -7,8 +7,6 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-import pytest
-
 from agent.conversation.context import HumanLine
 from agent.conversation.prompts import PromptLibrary, ReplyPrompt
 from agent.events import CaptionFinal, ParticipantInfo
@@ -16,12 +14,8 @@ from agent.memory import RoomMemory, parse_facts, parse_title_summary
 from agent.segment_writer import SegmentWriter
 from parley.store import SERVICE, Actor
 from parley.store.sqlite import SqliteStore
-from bench.server import running_server
-from inference_server.catalog import ModelError
 from inference_server.client import InferenceClient
-from inference_server.loader import load_models
 
-QUALITY_LLM = "qwen2.5-coder-1.5b-instruct-q4_k_m"
 SESSION_ONE = [
     ("Ann", "Good morning everyone, let's get started."),
     ("Bob", "Sure. Quick personal news: my sister Clara moved to Lisbon last month."),
@@ -38,22 +32,10 @@ def test_facts_and_titles_are_parsed_from_loose_llm_answers():
         "Atlas release", "They set a date.\nIt is March 14.")
 
 
-@pytest.fixture(scope="module")
-def quality_server(model_settings):
-    settings = model_settings.model_copy(update={"llm_model": QUALITY_LLM})
-    try:
-        models, _, _ = load_models(settings)
-    except ModelError as exc:
-        pytest.fail(f"{exc} (run `make models-test`)", pytrace=False)
-    with running_server(settings, models) as url:
-        yield url
-    models.close()
-
-
-async def test_a_fact_from_one_session_is_remembered_and_used_in_a_later_one(quality_server, tmp_path):
+async def test_a_fact_from_one_session_is_remembered_and_used_in_a_later_one(quality_url, tmp_path):
     store = SqliteStore(tmp_path / "parley.db")
     await store.open()
-    client = InferenceClient(quality_server)
+    client = InferenceClient(quality_url)
     owner = await store.create_user(f"ann-{uuid.uuid4().hex[:6]}@example.test", "Ann", "hash")
     room = (await store.create_room(Actor.for_user(owner.id), "weekly", "Weekly")).name
     memory = RoomMemory(store, client, room)

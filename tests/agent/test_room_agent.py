@@ -13,6 +13,7 @@ from agent.testing import FakeInferenceServer, tone_pattern
 from agent.transports.base import AudioStream, RoomTransport
 from inference_server.client import InferenceClient
 from tests.agent.conversation.harness import RecordingAudioOutput
+from tests.waiting import until
 
 
 class MemoryTransport(RoomTransport):
@@ -55,7 +56,7 @@ async def test_everyone_gets_every_caption_and_a_late_joiner_gets_the_recent_one
     agent = RoomAgent(transport, client)
     ann = await join(agent, transport, ParticipantInfo(id="ann", name="Ann"))
     await speak(ann, [("tone", 1.0), ("silence", 0.6)])
-    await asyncio.sleep(0.3)
+    await until(lambda: transport.of_type("final"), what="Ann's final")
     finals = transport.of_type("final")
     assert [(to, e["speaker"], e["text"]) for to, e in finals] == [(None, "Ann", "hello from ann")]
 
@@ -76,7 +77,7 @@ async def test_the_room_hears_once_that_captions_are_down_and_once_that_they_are
     client = InferenceClient(f"http://127.0.0.1:{port}")
     agent = RoomAgent(transport, client)
     microphones = [await join(agent, transport, ParticipantInfo(id=p, name=p.title())) for p in ("ann", "bob")]
-    await asyncio.sleep(0.5)
+    await until(lambda: transport.of_type("captions_status"), what="the room told captions are down")
     down = transport.of_type("captions_status")
     assert len(down) == 1 and down[0][0] is None and down[0][1]["available"] is False
     assert "cannot be reached" in down[0][1]["message"]
@@ -85,12 +86,12 @@ async def test_the_room_hears_once_that_captions_are_down_and_once_that_they_are
     assert transport.of_type("captions_status")[-1][0] == "cleo"
 
     await server.start(port)
-    for _ in range(100):  # every transcriber's backoff comes round within a few seconds
-        statuses = [e["available"] for to, e in transport.of_type("captions_status") if to is None]
-        if statuses[-1]:
-            break
-        await asyncio.sleep(0.1)
-    assert statuses == [False, True]
+
+    def statuses() -> list[bool]:
+        return [e["available"] for to, e in transport.of_type("captions_status") if to is None]
+
+    await until(lambda: statuses()[-1], what="captions back")  # every transcriber's backoff comes round
+    assert statuses() == [False, True]
     for audio in microphones:
         audio.close()
     await agent.aclose()

@@ -20,6 +20,7 @@ from parley.store import SERVICE, Actor
 from parley.store.postgres import PostgresStore
 from parley.store.sqlite import SqliteStore
 from tests.parley.store.conftest import drop_schema, fresh_schema
+from tests.waiting import until
 
 DATABASE_URL = os.environ.get("PARLEY_TEST_DATABASE_URL", "")
 ANN = ParticipantInfo(id="p-ann", name="Ann")
@@ -42,11 +43,24 @@ async def stored(store, writer: SegmentWriter) -> list[tuple[int, str, str, str]
             for s in await store.list_segments(SERVICE, writer.session_id)]
 
 
-async def wait_until(condition, timeout: float = 20.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await condition():
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.05)
+class FailureWatch:
+    """A store seen through: `failed` is set once a call to it raises (a write that really failed)."""
+
+    def __init__(self, store) -> None:
+        self._store = store
+        self.failed = asyncio.Event()
+
+    def __getattr__(self, name: str):
+        call = getattr(self._store, name)
+
+        async def watched(*args, **kwargs):
+            try:
+                return await call(*args, **kwargs)
+            except Exception:
+                self.failed.set()
+                raise
+
+        return watched
 
 
 async def test_after_session_work_can_be_awaited_before_the_store_closes(tmp_path):
@@ -54,8 +68,10 @@ async def test_after_session_work_can_be_awaited_before_the_store_closes(tmp_pat
     store = SqliteStore(tmp_path / "parley.db")
     await store.open()
 
+    title_written = asyncio.Event()  # the LLM writing a title: done when the test says so
+
     async def describe(session_id: str) -> None:
-        await asyncio.sleep(0.3)  # the LLM writing a title
+        await title_written.wait()
         await store.describe_session(SERVICE, session_id, "Stand-up", "Short.")
 
     background = BackgroundWork()
@@ -63,6 +79,7 @@ async def test_after_session_work_can_be_awaited_before_the_store_closes(tmp_pat
     writer.final(final(1))
     await writer.aclose()  # returns at once: the title is background work
     assert background.pending == 1
+    title_written.set()
     assert await background.drain(5.0)
     await store.close()
 
@@ -79,16 +96,18 @@ async def test_a_session_its_participants_and_finals_are_written_as_they_happen(
     store = SqliteStore(tmp_path / "parley.db")
     await store.open()
     ended: list[str] = []
+    told = asyncio.Event()
 
     async def on_ended(session_id: str) -> None:
         ended.append(session_id)
+        told.set()
 
     writer = SegmentWriter(store, await room_for(store), on_ended=on_ended)
     writer.participant(ANN)
     writer.final(final(1))
     writer.participant(BOB)
     writer.final(final(2, BOB))
-    await wait_until(lambda: _count(store, writer, 2))
+    await until(lambda: _count(store, writer, 2))
     participants = {p.identity: p for p in await store.list_participants(SERVICE, writer.session_id)}
     segments = await store.list_segments(SERVICE, writer.session_id)
     assert [s.participant_id for s in segments] == [participants["p-ann"].id, participants["p-bob"].id]
@@ -96,7 +115,7 @@ async def test_a_session_its_participants_and_finals_are_written_as_they_happen(
     await writer.aclose()
     session = await store.get_session(SERVICE, writer.session_id)
     assert session.ended_at is not None
-    await asyncio.sleep(0.05)
+    await asyncio.wait_for(told.wait(), 5)
     assert ended == [writer.session_id]
     await store.close()
 
@@ -109,18 +128,19 @@ async def test_sqlite_locked_mid_session_loses_nothing_and_keeps_order(tmp_path)
     path = tmp_path / "parley.db"
     store = SqliteStore(path)
     await store.open()
-    writer = SegmentWriter(store, await room_for(store), retry_delays_s=FAST_RETRY)
+    watched = FailureWatch(store)
+    writer = SegmentWriter(watched, await room_for(store), retry_delays_s=FAST_RETRY)
     writer.participant(ANN)
     for n in range(1, 4):
         writer.final(final(n))
-    await wait_until(lambda: _count(store, writer, 3))
+    await until(lambda: _count(store, writer, 3))
 
     locker = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     locker.execute("BEGIN EXCLUSIVE")  # another process holds the database: every write fails
     for n in range(4, 21):
         writer.final(final(n, BOB if n % 3 == 0 else ANN))
     writer.participant(BOB)
-    await asyncio.sleep(6.0)  # longer than the store's 5 s busy timeout: writes really failed
+    await asyncio.wait_for(watched.failed.wait(), 30)  # after the store's 5 s busy timeout
     assert writer.pending > 0
     locker.execute("ROLLBACK")
     locker.close()
@@ -192,17 +212,18 @@ async def proxied_postgres():
 
 async def test_postgres_stopped_mid_session_loses_nothing_and_keeps_order(proxied_postgres):
     store, proxy = proxied_postgres
-    writer = SegmentWriter(store, await room_for(store), retry_delays_s=FAST_RETRY)
+    watched = FailureWatch(store)
+    writer = SegmentWriter(watched, await room_for(store), retry_delays_s=FAST_RETRY)
     writer.participant(ANN)
     for n in range(1, 4):
         writer.final(final(n))
-    await wait_until(lambda: _count(store, writer, 3))
+    await until(lambda: _count(store, writer, 3))
 
     await proxy.stop()  # the database goes away mid-session
     writer.participant(BOB)
     for n in range(4, 21):
         writer.final(final(n, BOB if n % 3 == 0 else ANN))
-    await asyncio.sleep(3.0)
+    await asyncio.wait_for(watched.failed.wait(), 30)
     assert writer.pending > 0
     await proxy.start()  # back, on the same address
 

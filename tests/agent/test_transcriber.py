@@ -11,6 +11,7 @@ from agent.testing import FakeInferenceServer, tone_pattern
 from agent.transcriber import ParticipantTranscriber
 from agent.transports.base import AudioStream
 from inference_server.client import InferenceClient
+from tests.waiting import until
 
 
 def speech_pcm(pattern: list[tuple[str, float]]) -> bytes:
@@ -23,14 +24,6 @@ async def feed(audio: AudioStream, pcm: bytes, *, speed: float = 8.0) -> None:
     for i in range(0, len(pcm), step):
         audio.push(pcm[i:i + step])
         await asyncio.sleep(0.02 / speed)
-
-
-async def until(condition, timeout: float = 8.0) -> None:
-    for _ in range(int(timeout / 0.05)):
-        if condition():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 class Recorder:
@@ -84,7 +77,7 @@ async def test_inference_server_down_at_join_then_back_resumes_captions_on_the_r
     recorder = Recorder()
     audio, task, client = start(f"http://127.0.0.1:{port}", recorder)
     feeding = asyncio.create_task(feed(audio, speech_pcm([("tone", 1.0), ("silence", 3.0)]), speed=2.0))
-    await asyncio.sleep(0.5)
+    await until(lambda: recorder.status, what="the outage reported")
     unreachable = "Live captions are unavailable: the inference server cannot be reached. Retrying…"
     assert recorder.status == [(False, unreachable)]
     await feeding
@@ -106,7 +99,7 @@ async def test_captions_resume_with_fresh_ids_after_the_server_restarts_mid_call
     recorder = Recorder()
     audio, task, client = start(fake_inference.url, recorder)
     await feed(audio, speech_pcm([("tone", 1.0), ("silence", 0.6)]))
-    await asyncio.sleep(0.3)
+    await until(recorder.finals, what="the first final")
     port = fake_inference.port
     await fake_inference.stop()
     await until(lambda: recorder.status[-1][0] is False)

@@ -13,6 +13,7 @@ from bench.audio import render_turn
 from bench.metrics import wer
 from bench.parley_process import running_parley
 from bench.room_client import RoomClient
+from tests.waiting import until
 
 pytestmark = pytest.mark.slow
 
@@ -49,7 +50,7 @@ async def test_captions_come_back_after_the_inference_server_is_killed():
 
 async def test_the_first_start_prints_the_admin_sign_in_once():
     async with running_parley({"PARLEY_ADMIN_PASSWORD": ""}, wait_for_models=False) as parley:
-        await asyncio.sleep(0.5)
+        await until(lambda: "password: " in parley.log.read_text(), 30, "the sign-in printed")
         console = parley.log.read_text()
         assert f"Open {parley.url}/ and sign in with" in console and "email:    admin@parley.local" in console
         one_time = console.split("password: ")[1].split()[0]

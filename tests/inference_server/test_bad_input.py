@@ -23,8 +23,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def http(server_url):
-    with httpx.Client(base_url=server_url, timeout=60) as client:
+def http(inference_url):
+    with httpx.Client(base_url=inference_url, timeout=60) as client:
         yield client
 
 
@@ -107,27 +107,27 @@ async def _ws_error(url: str, *messages) -> tuple[dict, int]:
     return [e for e in events if e["type"] == "error"][0], ws.close_code
 
 
-async def test_wrong_sample_format_is_refused(server_url):
-    error, code = await _ws_error(server_url, json.dumps({"type": "config", "sample_rate": 44100}))
+async def test_wrong_sample_format_is_refused(inference_url):
+    error, code = await _ws_error(inference_url, json.dumps({"type": "config", "sample_rate": 44100}))
     assert code == 1003 and error["code"] == "unsupported_format" and "16000 Hz" in error["message"]
 
 
-async def test_odd_byte_count_is_not_pcm16(server_url):
-    error, code = await _ws_error(server_url, b"\x00\x01\x02")
+async def test_odd_byte_count_is_not_pcm16(inference_url):
+    error, code = await _ws_error(inference_url, b"\x00\x01\x02")
     assert code == 1003 and error["code"] == "invalid_audio"
 
 
 @pytest.mark.parametrize("message", ["{oops", json.dumps({"type": "rewind"}), json.dumps([1, 2]),
                                      "[" * 100_000 + "]" * 100_000])
-async def test_malformed_control_message_closes_with_1007(server_url, message):
-    error, code = await _ws_error(server_url, message)
+async def test_malformed_control_message_closes_with_1007(inference_url, message):
+    error, code = await _ws_error(inference_url, message)
     assert code == 1007 and error["code"] == "invalid_message"
 
 
-async def test_what_was_said_before_a_bad_message_is_still_finalized(server_url):
+async def test_what_was_said_before_a_bad_message_is_still_finalized(inference_url):
     clip = librivox_clips()[0]
     audio = load_pcm16k(clip.path)
-    async with connect(server_url.replace("http", "ws") + "/v1/stream") as ws:
+    async with connect(inference_url.replace("http", "ws") + "/v1/stream") as ws:
         await ws.send(pcm16_bytes(audio))
         await ws.send("{garbage")
         events = await _events_until_closed(ws)
@@ -136,14 +136,14 @@ async def test_what_was_said_before_a_bad_message_is_still_finalized(server_url)
     assert events[-1]["type"] == "error" and ws.close_code == 1007
 
 
-async def test_a_client_vanishing_mid_utterance_does_not_hurt_others(server_url):
+async def test_a_client_vanishing_mid_utterance_does_not_hurt_others(inference_url):
     clip = librivox_clips()[3]
     audio = np.concatenate([load_pcm16k(clip.path), np.zeros(8000, np.float32)])
-    async with connect(server_url.replace("http", "ws") + "/v1/stream") as ws:
+    async with connect(inference_url.replace("http", "ws") + "/v1/stream") as ws:
         await ws.send(pcm16_bytes(audio[: len(audio) // 2]))  # mid-sentence...
-        await asyncio.sleep(0.3)
+        await asyncio.wait_for(ws.recv(), 60)  # the server is at work on it
     # ...and gone without `end`. The next client is served normally.
-    run = await stream_audio(server_url, audio, speed=None)
+    run = await stream_audio(inference_url, audio, speed=None)
     assert wer(clip.text, run.text) <= 0.2
 
 

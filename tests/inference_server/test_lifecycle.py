@@ -22,11 +22,11 @@ def test_missing_models_keep_health_unready_with_the_fix(model_settings, tmp_pat
         assert refused.status_code == 503 and "parley models pull" in refused.json()["error"]["message"]
 
 
-def test_prefill_warms_the_conversation(server_url):
+def test_prefill_warms_the_conversation(inference_url):
     messages = [{"role": "system", "content": "You are terse."}, {"role": "user", "content": "Ana: hello there"}]
-    response = httpx.post(f"{server_url}/v1/chat/prefill", json={"messages": messages}, timeout=60)
+    response = httpx.post(f"{inference_url}/v1/chat/prefill", json={"messages": messages}, timeout=60)
     assert response.status_code == 200 and response.json()["prompt_tokens"] > 5
-    bad = httpx.post(f"{server_url}/v1/chat/prefill", json={"messages": []}, timeout=60)
+    bad = httpx.post(f"{inference_url}/v1/chat/prefill", json={"messages": []}, timeout=60)
     assert bad.status_code == 400
 
 

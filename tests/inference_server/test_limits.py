@@ -14,6 +14,7 @@ from pydantic import SecretStr
 
 from bench.server import running_server as serve
 from inference_server.audio import encode_wav
+from tests.waiting import until
 
 pytestmark = pytest.mark.slow
 
@@ -136,9 +137,9 @@ def _just_over_the_context(llm) -> list[dict[str, str]]:
 @pytest.mark.parametrize("route,extra", [("/v1/chat/completions", {"max_tokens": 1}),
                                          ("/v1/chat/completions", {"max_tokens": 1, "stream": True}),
                                          ("/v1/chat/prefill", {})])
-def test_a_prompt_over_the_context_with_its_template_is_a_clear_400(server_url, models, route, extra):
+def test_a_prompt_over_the_context_with_its_template_is_a_clear_400(inference_url, models, route, extra):
     messages = _just_over_the_context(models.llm)
-    r = httpx.post(f"{server_url}{route}", json={"messages": messages, **extra}, timeout=60)
+    r = httpx.post(f"{inference_url}{route}", json={"messages": messages, **extra}, timeout=60)
     assert r.status_code == 400 and r.json()["error"]["code"] == "context_length_exceeded"
 
 
@@ -146,10 +147,10 @@ def _metric(text: str, name: str) -> float:
     return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name))
 
 
-async def test_an_abandoned_chat_stops_generating(server_url):
-    llm = [m["name"] for m in httpx.get(f"{server_url}/info").json()["models"] if m["capability"] == "llm"][0]
+async def test_an_abandoned_chat_stops_generating(inference_url):
+    llm = [m["name"] for m in httpx.get(f"{inference_url}/info").json()["models"] if m["capability"] == "llm"][0]
     steps = f'parley_model_latency_seconds_count{{model="{llm}"}}'
-    async with httpx.AsyncClient(base_url=server_url, timeout=120) as watcher:
+    async with httpx.AsyncClient(base_url=inference_url, timeout=120) as watcher:
         async def metric(name: str) -> float:
             return _metric((await watcher.get("/metrics")).text, name)
 
@@ -164,14 +165,17 @@ async def test_an_abandoned_chat_stops_generating(server_url):
         alone = await short_chat_steps()
         before = await metric(steps)
         abandoned = await metric("parley_requests_abandoned_total")
-        async with httpx.AsyncClient(base_url=server_url, timeout=120) as client:
+        async with httpx.AsyncClient(base_url=inference_url, timeout=120) as client:
             request = asyncio.create_task(client.post("/v1/chat/completions", json={
                 "messages": [{"role": "user", "content": "Count from 1 to 2000, separated by commas."}],
                 "max_tokens": 3000, "temperature": 0.2}))
-            while await metric(steps) < before + 5:  # it is generating
-                await asyncio.sleep(0.05)
+            await until(lambda: _at_least(metric(steps), before + 5), 60, "the chat generating")
             request.cancel()  # the client gives up and closes its connection
-        while await metric("parley_requests_abandoned_total") < abandoned + 1:
-            await asyncio.sleep(0.05)
+        await until(lambda: _at_least(metric("parley_requests_abandoned_total"), abandoned + 1), 60,
+                    "the chat counted as abandoned")
         # The next chat gets the LLM at once: the abandoned one no longer generates in between.
         assert await short_chat_steps() <= alone
+
+
+async def _at_least(value, floor: float) -> bool:
+    return await value >= floor

@@ -25,8 +25,8 @@ def clip():
 
 
 @pytest.fixture
-async def client(server_url):
-    async with openai.AsyncOpenAI(base_url=f"{server_url}/v1", api_key="unused", max_retries=0) as oai:
+async def client(inference_url):
+    async with openai.AsyncOpenAI(base_url=f"{inference_url}/v1", api_key="unused", max_retries=0) as oai:
         yield oai
 
 
@@ -79,16 +79,16 @@ async def test_openai_transcribes_and_speaks(client, clip):
         assert _decoded_seconds(await speech.read()) > 1.0
 
 
-async def test_livekit_openai_stt(server_url, clip):
-    stt = lk_openai.STT(base_url=f"{server_url}/v1", api_key="unused", model="whisper-1", use_realtime=False)
+async def test_livekit_openai_stt(inference_url, clip):
+    stt = lk_openai.STT(base_url=f"{inference_url}/v1", api_key="unused", model="whisper-1", use_realtime=False)
     pcm = (load_pcm16k(clip.path) * 32767).astype(np.int16)
     frame = rtc.AudioFrame(pcm.tobytes(), 16000, 1, len(pcm))
     event = await stt.recognize([frame])
     assert wer(clip.text, event.alternatives[0].text) <= 0.15
 
 
-async def test_livekit_openai_llm(server_url):
-    chat = lk_openai.LLM(base_url=f"{server_url}/v1", api_key="unused", model="gpt-4o-mini",
+async def test_livekit_openai_llm(inference_url):
+    chat = lk_openai.LLM(base_url=f"{inference_url}/v1", api_key="unused", model="gpt-4o-mini",
                          max_completion_tokens=8)
     context = llm.ChatContext.empty()
     context.add_message(role="system", content="Be brief.")
@@ -100,8 +100,8 @@ async def test_livekit_openai_llm(server_url):
 
 @pytest.mark.parametrize("options", [{}, {"model": "tts-1", "response_format": "opus"},
                                      {"model": "tts-1", "response_format": "pcm"}])
-async def test_livekit_openai_tts(server_url, options):
-    speech = lk_openai.TTS(base_url=f"{server_url}/v1", api_key="unused", **options)  # default: mp3 over SSE
+async def test_livekit_openai_tts(inference_url, options):
+    speech = lk_openai.TTS(base_url=f"{inference_url}/v1", api_key="unused", **options)  # default: mp3 over SSE
     audio = await speech.synthesize("Hello there. How are you today?").collect()
     samples = np.frombuffer(audio.data, dtype=np.int16)
     assert audio.duration > 1.0 and np.abs(samples).max() > 1000

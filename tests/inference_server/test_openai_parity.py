@@ -15,8 +15,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def http(server_url):
-    with httpx.Client(base_url=server_url, timeout=120) as client:
+def http(inference_url):
+    with httpx.Client(base_url=inference_url, timeout=120) as client:
         yield client
 
 

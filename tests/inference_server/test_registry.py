@@ -18,6 +18,8 @@ from inference_server.client import InferenceClient
 from inference_server.protocol import Final, StreamConfig
 from inference_server.registry import InferenceRegistrar, ServerLoad, live_servers, server_load
 
+from tests.waiting import until
+
 from .killable import killable_server
 
 pytestmark = pytest.mark.slow
@@ -49,6 +51,14 @@ def two_servers(model_settings, models):
         yield first, second
 
 
+def streams_on(server) -> int:
+    return server_load(server.app.state.parley).active_streams
+
+
+async def listed(redis, prefix: str, urls: list[str]) -> bool:
+    return sorted(e.url for e in await live_servers(redis, prefix=prefix)) == urls
+
+
 def registrar(server, prefix: str, **options) -> InferenceRegistrar:
     return InferenceRegistrar(Redis.from_url(REDIS_URL), server.url, lambda: server_load(server.app.state.parley),
                               prefix=prefix, **options)
@@ -63,16 +73,14 @@ async def test_a_server_registers_its_load_and_leaves_when_it_stops_beating(redi
 
     async with InferenceClient(server.url) as client, client.stream(StreamConfig()) as stream:
         await stream.send_audio(bytes(3200))
-        await asyncio.sleep(0.3)
+        await until(lambda: streams_on(server) == 1, what="the server counts the stream")
         await entry.beat()
         [registered] = await live_servers(redis, prefix=prefix)
         assert registered.active_streams == 1 and registered.load >= 1
 
     entry.start()
-    await asyncio.sleep(0.3)
     entry._task.cancel()  # the process died: no more heartbeats, no goodbye
-    await asyncio.sleep(0.8)
-    assert await live_servers(redis, prefix=prefix) == []
+    await until(lambda: listed(redis, prefix, []), what="the silent server's entry expired")
     await entry.redis.aclose()
 
 
@@ -82,8 +90,7 @@ async def test_a_clean_shutdown_leaves_at_once_and_a_loading_server_is_not_liste
                                lambda: ServerLoad(active_streams=0, queue_depth=2), prefix=prefix, ttl_s=60)
     for entry in (loading, ready):
         entry.start()
-    await asyncio.sleep(0.2)
-    assert [e.url for e in await live_servers(redis, prefix=prefix)] == ["http://ready:8001"]
+    await until(lambda: listed(redis, prefix, ["http://ready:8001"]), what="the ready server listed, alone")
     await ready.aclose()
     await loading.aclose()
     assert await live_servers(redis, prefix=prefix) == []
@@ -95,11 +102,11 @@ async def test_agents_pick_the_least_loaded_live_server(redis, prefix, two_serve
     pool = InferencePool(redis=Redis.from_url(REDIS_URL), prefix=prefix, refresh_s=0.0)
     async with InferenceClient(busy.url) as client, client.stream(StreamConfig()) as stream:
         await stream.send_audio(bytes(3200))
-        await asyncio.sleep(0.3)
+        await until(lambda: streams_on(busy) == 1, what="the server counts the stream")
         for entry in entries:
             await entry.beat()
         assert await pool.candidates() == [idle.url, busy.url]
-    await asyncio.sleep(0.3)
+    await until(lambda: streams_on(busy) == 0, what="the stream closed on the server")
     for entry in entries:
         await entry.beat()
     async with pool.stream() as first, pool.stream() as second:
@@ -129,7 +136,7 @@ async def test_a_stream_survives_its_server_being_killed_mid_utterance(redis, pr
         entries = [registrar(server, prefix, heartbeat_s=0.5, ttl_s=2.5) for server in (first, second)]
         for entry in entries:
             entry.start()
-        await asyncio.sleep(0.2)
+        await until(lambda: listed(redis, prefix, sorted([first.url, second.url])), what="both servers listed")
         pool = InferencePool(redis=Redis.from_url(REDIS_URL), prefix=prefix)
         servers = {first.url: (first, entries[0]), second.url: (second, entries[1])}
         finals: list[Final] = []
@@ -164,9 +171,8 @@ async def test_a_stream_survives_its_server_being_killed_mid_utterance(redis, pr
         third = conversation.turns[2]
         assert any(abs(f.start - third.start) < 0.6 and "update" in f.text.lower() for f in finals), \
             "the utterance cut by the kill was finalized by the other server"
-        await asyncio.sleep(2.6)  # the dead server's entry has expired; the survivor's is fresh
-        live = [e.url for e in await live_servers(redis, prefix=prefix)]
-        assert live == [stream.url], f"live {live}, survivor {stream.url}, killed {victim.url}"
+        # The dead server's entry expires; the survivor's stays fresh.
+        await until(lambda: listed(redis, prefix, [stream.url]), what=f"only the survivor {stream.url} listed")
         for entry in entries:
             await entry.aclose()
         await pool.aclose()

@@ -26,8 +26,8 @@ def clip():
 
 
 @pytest.fixture
-def http(server_url):
-    with httpx.Client(base_url=server_url, timeout=120) as client:
+def http(inference_url):
+    with httpx.Client(base_url=inference_url, timeout=120) as client:
         yield client
 
 
@@ -113,35 +113,35 @@ def test_speech_is_streamed_in_compressed_formats(http, fmt, media, codec):
     assert len(samples) / rate > 1.0
 
 
-async def test_speech_round_trips_through_transcription(server_url):
-    async with InferenceClient(server_url) as client:
+async def test_speech_round_trips_through_transcription(inference_url):
+    async with InferenceClient(inference_url) as client:
         pcm = b"".join([chunk async for chunk in client.speech("The weather is lovely this morning.")])
         audio = np.frombuffer(pcm, dtype="<i2")
         transcript = await client.transcribe(encode_wav(audio, 24000))
     assert wer("the weather is lovely this morning", transcript.text) <= 0.2
 
 
-async def test_embeddings_put_similar_sentences_close(server_url):
-    async with InferenceClient(server_url) as client:
+async def test_embeddings_put_similar_sentences_close(inference_url):
+    async with InferenceClient(inference_url) as client:
         a, b, c = (np.array(v) for v in await client.embed(
             ["The cat sat on the mat.", "A cat was sitting on a mat.", "Quarterly revenue grew by ten percent."]))
     assert len(a) == 384
     assert a @ b > a @ c + 0.3
 
 
-async def test_emotion_keeps_order(server_url):
-    async with InferenceClient(server_url) as client:
+async def test_emotion_keeps_order(inference_url):
+    async with InferenceClient(inference_url) as client:
         results = await client.emotion(["I am so happy, this is wonderful!", "What time is the meeting?",
                                         "This is disgusting, it makes me sick."])
     assert [r.label for r in results] == ["joy", "neutral", "disgust"]
     assert all(0.0 <= r.score <= 1.0 for r in results)
 
 
-async def test_voice_embeddings_tell_two_speakers_apart(server_url, audio_cache):
+async def test_voice_embeddings_tell_two_speakers_apart(inference_url, audio_cache):
     conversation = load_conversation("short", audio_cache)
     samples = conversation.samples()
     vectors = {}
-    async with InferenceClient(server_url) as client:
+    async with InferenceClient(inference_url) as client:
         for turn in conversation.turns[:3]:
             piece = samples[int(turn.start * 16000):int(turn.end * 16000)]
             result = await client.speaker_embedding(encode_wav((piece * 32767).astype(np.int16), 16000))

@@ -9,6 +9,7 @@ import time
 import pytest
 
 from inference_server.scheduler import Priority, Scheduler, current_client
+from tests.waiting import until
 
 
 @pytest.fixture
@@ -24,21 +25,19 @@ def blocker(gate: threading.Event):
 
 
 async def test_most_urgent_job_runs_first(scheduler: Scheduler):
-    gate, order = threading.Event(), []
-    busy = asyncio.create_task(scheduler.run(blocker(gate), priority=Priority.BATCH, model="m"))
-    await asyncio.sleep(0.05)  # the device is now busy; queue jobs behind it
+    order = []
+    gate, busy = await _occupy(scheduler)
     jobs = [asyncio.create_task(scheduler.run(lambda p=p: order.append(p), priority=p, model="m"))
             for p in (Priority.BATCH, Priority.ANALYSIS, Priority.INTERIM, Priority.LIVE, Priority.REPLY)]
-    await asyncio.sleep(0.05)
+    await until(lambda: _queued(scheduler) == 5)
     gate.set()
     await asyncio.gather(busy, *jobs)
     assert order == [Priority.LIVE, Priority.REPLY, Priority.INTERIM, Priority.ANALYSIS, Priority.BATCH]
 
 
 async def test_queued_items_with_one_key_share_one_call(scheduler: Scheduler):
-    gate, calls = threading.Event(), []
-    busy = asyncio.create_task(scheduler.run(blocker(gate), priority=Priority.LIVE, model="m"))
-    await asyncio.sleep(0.05)
+    calls = []
+    gate, busy = await _occupy(scheduler)
 
     def double(items):
         calls.append(list(items))
@@ -46,34 +45,37 @@ async def test_queued_items_with_one_key_share_one_call(scheduler: Scheduler):
 
     jobs = [asyncio.create_task(scheduler.run_batched(i, double, priority=Priority.LIVE, model="asr"))
             for i in range(5)]
-    await asyncio.sleep(0.05)
+    await until(lambda: _queued(scheduler) == 5)
     gate.set()
     assert await asyncio.gather(*jobs) == [0, 2, 4, 6, 8]
     await busy
     assert calls == [[0, 1, 2, 3, 4]]
 
 
-async def test_a_waiting_batch_job_is_not_starved_by_a_flood_of_live_work(scheduler: Scheduler):
-    finished: list[str] = []
+async def test_a_waiting_batch_job_is_not_starved_by_a_flood_of_live_work():
+    clock = Clock()
+    scheduler = Scheduler(aging_s=0.5, clock=clock)
+    scheduler.start()
+    served: list[str] = []
 
-    async def live_flood(until: float):
-        while time.monotonic() < until:
-            await asyncio.gather(*(scheduler.run(lambda: time.sleep(0.02), priority=Priority.LIVE, model="asr")
-                                   for _ in range(3)))
-        finished.append("live")
+    def live() -> None:
+        clock.now += 0.02  # each live call takes 20 ms of the test's clock
+        served.append("live")
 
-    async def batch():
-        await scheduler.run(lambda: None, priority=Priority.BATCH, model="file")
-        finished.append("batch")
+    async def live_flood() -> None:
+        while "batch" not in served and len(served) < 1000:  # without aging: 20 s of live work, then give up
+            await asyncio.gather(*(scheduler.run(live, priority=Priority.LIVE, model="asr") for _ in range(3)))
 
-    flood = asyncio.create_task(live_flood(time.monotonic() + 3.0))
-    await asyncio.sleep(0.1)
-    started = time.monotonic()
-    await batch()
-    waited = time.monotonic() - started
-    await flood
-    assert finished[0] == "batch"  # served while live work was still pouring in
-    assert waited < 2.5
+    flood = asyncio.create_task(live_flood())
+    await until(lambda: served)
+    submitted = clock.now
+    try:
+        await scheduler.run(lambda: served.append("batch"), priority=Priority.BATCH, model="file")
+        waited = clock.now - submitted
+        await flood
+    finally:
+        scheduler.stop()
+    assert waited < 2.5  # aged past the live work (one step per aging_s) while it still poured in
 
 
 async def test_urgent_work_runs_between_steps_of_a_long_iterator(scheduler: Scheduler):
@@ -89,7 +91,7 @@ async def test_urgent_work_runs_between_steps_of_a_long_iterator(scheduler: Sche
         return [t async for t in scheduler.iterate(tokens, priority=Priority.BATCH, model="llm")]
 
     generation = asyncio.create_task(consume())
-    await asyncio.sleep(0.05)
+    await until(lambda: events)  # the generation is under way
     await scheduler.run(lambda: events.append("live"), priority=Priority.LIVE, model="asr")
     assert await generation == list(range(6))
     assert 0 < events.index("live") < len(events) - 1
@@ -135,11 +137,6 @@ class Clock:
         return self.now
 
 
-async def _until(condition) -> None:
-    while not condition():
-        await asyncio.sleep(0.005)
-
-
 async def _submit(scheduler: Scheduler, clock: Clock, client: str, name: str, order: list[str],
                   priority: Priority):
     current_client.set(client)
@@ -163,8 +160,12 @@ async def clocked():
 async def _occupy(scheduler: Scheduler) -> tuple[threading.Event, asyncio.Task]:
     gate = threading.Event()
     busy = asyncio.create_task(scheduler.run(blocker(gate), priority=Priority.BATCH, model="m"))
-    await _until(lambda: scheduler.busy() and not sum(scheduler.queue_depth().values()))
+    await until(lambda: scheduler.busy() and not sum(scheduler.queue_depth().values()))
     return gate, busy
+
+
+def _queued(scheduler: Scheduler) -> int:
+    return sum(scheduler.queue_depth().values())
 
 
 async def _queue(scheduler: Scheduler, clock: Clock, jobs: list[tuple[str, str, Priority]],
@@ -172,7 +173,7 @@ async def _queue(scheduler: Scheduler, clock: Clock, jobs: list[tuple[str, str, 
     before = sum(scheduler.queue_depth().values())
     tasks = [asyncio.create_task(_submit(scheduler, clock, client, name, order, priority))
              for client, name, priority in jobs]
-    await _until(lambda: sum(scheduler.queue_depth().values()) == before + len(jobs))
+    await until(lambda: sum(scheduler.queue_depth().values()) == before + len(jobs))
     return tasks
 
 
@@ -207,11 +208,11 @@ async def test_a_cancelled_waiter_takes_its_job_out_of_the_queue(clocked):
     gate, busy = await _occupy(scheduler)
     [abandoned] = await _queue(scheduler, clock, [("http:gone", "X", Priority.ANALYSIS)], order)
     abandoned.cancel()
-    await _until(lambda: not sum(scheduler.queue_depth().values()))
+    await until(lambda: not sum(scheduler.queue_depth().values()))
     kept = await _queue(scheduler, clock, [("http:here", "Y", Priority.ANALYSIS)], order)
     gate.set()
     await asyncio.gather(busy, *kept)
-    await _until(lambda: not scheduler.busy())
+    await until(lambda: not scheduler.busy())
     assert order == ["Y"]
 
 
@@ -230,7 +231,7 @@ async def test_live_work_never_batches_with_background_work(clocked):
     gate, busy = await _occupy(scheduler)
     flood = [asyncio.create_task(submit("http:flooder", f"A{i}", Priority.ANALYSIS)) for i in range(6)]
     live = [asyncio.create_task(submit("stream:1", "L0", Priority.LIVE))]
-    await _until(lambda: sum(scheduler.queue_depth().values()) == 7)
+    await until(lambda: sum(scheduler.queue_depth().values()) == 7)
     gate.set()
     await asyncio.gather(busy, *flood, *live)
     assert calls == [["L0"], ["A0", "A1"], ["A2", "A3"], ["A4", "A5"]]

@@ -29,8 +29,8 @@ def _keep_it_short(case) -> None:
         body["input"] = body["input"][:80]
 
 
-def test_every_answer_is_the_one_the_document_declares(server_url):
-    schema = schemathesis.openapi.from_url(f"{server_url}/openapi.json")
+def test_every_answer_is_the_one_the_document_declares(inference_url):
+    schema = schemathesis.openapi.from_url(f"{inference_url}/openapi.json")
     failures: list[str] = []
     operations = 0
     statuses: set[int] = set()
@@ -42,7 +42,7 @@ def test_every_answer_is_the_one_the_document_declares(server_url):
         @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck), database=None)
         def conforms(case) -> None:
             _keep_it_short(case)
-            response = case.call(base_url=server_url, timeout=120)
+            response = case.call(base_url=inference_url, timeout=120)
             statuses.add(response.status_code)
             case.validate_response(response, checks=CHECKS)
 

@@ -19,10 +19,10 @@ def clips():
     return librivox_clips()
 
 
-async def test_a_spoken_sentence_arrives_as_interims_then_a_final(server_url, clips):
+async def test_a_spoken_sentence_arrives_as_interims_then_a_final(inference_url, clips):
     clip = clips[0]
     audio = np.concatenate([load_pcm16k(clip.path), np.zeros(16000, dtype=np.float32)])
-    run = await stream_audio(server_url, audio, speed=1.0)
+    run = await stream_audio(inference_url, audio, speed=1.0)
 
     types = run.types()
     assert types[0] == "ready"
@@ -41,19 +41,19 @@ async def test_a_spoken_sentence_arrives_as_interims_then_a_final(server_url, cl
     assert len(run.interims) >= int(speech_s / 0.5) - 2
 
 
-async def test_read_speech_streamed_is_accurate(server_url, clips):
+async def test_read_speech_streamed_is_accurate(inference_url, clips):
     references, hypotheses = [], []
     for clip in clips:
-        run = await stream_audio(server_url, np.concatenate([load_pcm16k(clip.path), np.zeros(12000, np.float32)]),
+        run = await stream_audio(inference_url, np.concatenate([load_pcm16k(clip.path), np.zeros(12000, np.float32)]),
                                  speed=None)
         references.append(clip.text)
         hypotheses.append(run.text)
     assert wer(" ".join(references), " ".join(hypotheses)) <= 0.08
 
 
-async def test_two_voices_get_two_stable_speaker_labels(server_url, audio_cache):
+async def test_two_voices_get_two_stable_speaker_labels(inference_url, audio_cache):
     conversation = load_conversation("short", audio_cache)
-    run = await stream_audio(server_url, conversation.samples(), speed=None)
+    run = await stream_audio(inference_url, conversation.samples(), speed=None)
     finals = run.finals
     assert len(finals) >= len(conversation.turns) - 1
     # Each final belongs to the reference turn it overlaps most; labels must follow turns.
@@ -70,25 +70,25 @@ async def test_two_voices_get_two_stable_speaker_labels(server_url, audio_cache)
     assert wer(conversation.text, run.text) <= 0.25
 
 
-async def test_silence_and_noise_give_no_captions(server_url):
+async def test_silence_and_noise_give_no_captions(inference_url):
     rng = np.random.default_rng(0)
     audio = np.zeros(16000 * 3, dtype=np.float32)
     audio[16000:16000 + 800] = rng.normal(0, 0.3, 800)  # a 50 ms click
-    run = await stream_audio(server_url, audio, speed=None)
+    run = await stream_audio(inference_url, audio, speed=None)
     assert run.finals == []
     assert run.close_code == 1000
 
 
-async def test_four_concurrent_streams_are_all_transcribed(server_url, clips):
+async def test_four_concurrent_streams_are_all_transcribed(inference_url, clips):
     import asyncio
 
     clip = clips[3]
     audio = np.concatenate([load_pcm16k(clip.path), np.zeros(16000, np.float32)])
-    runs = await asyncio.gather(*(stream_audio(server_url, audio, speed=1.0) for _ in range(4)))
+    runs = await asyncio.gather(*(stream_audio(inference_url, audio, speed=1.0) for _ in range(4)))
     for run in runs:  # (how fast is bench.inference's business; here: all served, correctly)
         assert wer(clip.text, run.text) <= 0.15, run.text
     # Decodes of different streams shared model calls (micro-batching).
-    metrics = httpx.get(f"{server_url}/metrics").text
+    metrics = httpx.get(f"{inference_url}/metrics").text
     singles = _sample(metrics, 'parley_batch_size_bucket{le="1.0",model="whisper-tiny.en"}')
     calls = _sample(metrics, 'parley_batch_size_count{model="whisper-tiny.en"}')
     assert calls > singles

@@ -1,8 +1,7 @@
-"""A real inference server (test models) for the LiveKit plugin, session and transport tests."""
+"""The session's shared inference server (tests/conftest.py), warmed, for the LiveKit plugin, session and
+transport tests."""
 
 from __future__ import annotations
-
-from collections.abc import Iterator
 
 import io
 import wave
@@ -11,22 +10,8 @@ import numpy as np
 import pytest
 
 from bench.audio import PIPER_JOE, pcm16_bytes, render_turn
-from bench.server import running_server
 from inference_server.client import InferenceClient
-from inference_server.loader import ModelSet
 from inference_server.protocol import StreamConfig
-from parley.settings import Settings
-
-
-@pytest.fixture(scope="session")
-def livekit_models(models: ModelSet) -> ModelSet:
-    return models  # the session's shared set (tests/conftest.py)
-
-
-@pytest.fixture(scope="session")
-def inference_url(model_settings: Settings, livekit_models: ModelSet) -> Iterator[str]:
-    with running_server(model_settings, livekit_models) as url:
-        yield url
 
 
 @pytest.fixture(scope="session")

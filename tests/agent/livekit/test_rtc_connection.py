@@ -20,6 +20,7 @@ from agent.transports.livekit_connection import (Disconnected, Joined, Left, Rtc
                                                  TrackStarted)
 from bench.audio import PIPER_JOE, pcm16_array, render_turn
 from parley.settings import Settings
+from tests.waiting import until
 
 MIC = rtc.TrackSource.SOURCE_MICROPHONE
 
@@ -106,7 +107,7 @@ async def test_room_events_come_in_order_and_only_for_human_microphones(audio_st
                            rtc.TrackSource.SOURCE_SCREENSHARE_AUDIO), bob)
     bobs_mic = publication("TR_bob")
     on["track_subscribed"](bobs_mic.track, bobs_mic, bob)
-    await asyncio.sleep(0.05)
+    await until(lambda: any(isinstance(e, TrackStarted) and e.identity == "bob" for e in events), 5)
     on["track_unsubscribed"](bobs_mic.track, bobs_mic, bob)
     on["participant_disconnected"](bob)
     on["disconnected"]("ROOM_DELETED")
@@ -176,16 +177,13 @@ async def test_the_worker_captions_a_room_in_a_fake_job_and_keeps_the_transcript
 
     with fake_job_context(room=room) as ctx:
         job = asyncio.create_task(run_room(ctx, settings))
-        while "track_subscribed" not in handlers(room):
-            await asyncio.sleep(0.01)
+        await until(lambda: "track_subscribed" in handlers(room), 30, "the job listening to the room")
         on = handlers(room)
         ann, mic = participant("ann", "Ann"), publication("TR_ann")
         on["participant_connected"](ann)
         on["track_subscribed"](mic.track, mic, ann)
-        deadline = time.monotonic() + 30
-        while not any(kw["attributes"]["lk.transcription_final"] == "true" for _, kw in texts):
-            assert time.monotonic() < deadline, "no final caption"
-            await asyncio.sleep(0.05)
+        await until(lambda: any(kw["attributes"]["lk.transcription_final"] == "true" for _, kw in texts), 30,
+                    "a final caption")
         on["disconnected"]("CLIENT_INITIATED")
         await asyncio.wait_for(job, 90)  # the job ends once the session's title and memories are done
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
 
 import jiwer
 import numpy as np
@@ -17,6 +16,8 @@ from agent.livekit.offline_io import LiveAudioInput, RecordingAudioOutput
 from agent.livekit.participants import ParticipantRoutingSTT
 from agent.livekit.plugins import ParleyLLM, ParleySTT, ParleyTTS
 from bench.audio import PIPER_JOE, load_conversation, load_pcm16k, render_turn, resample
+
+from tests.waiting import until
 
 from .conftest import wav_bytes
 
@@ -60,14 +61,6 @@ async def open_room(client, *, stt=None, llm_plugin=None, instructions: str = PE
     return Room(session, microphones, speaker)
 
 
-async def until(condition: Callable[[], object], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting for the room")
-        await asyncio.sleep(0.05)
-
-
 def _norm(text: str) -> str:
     return jiwer.RemovePunctuation()(text.lower()).strip()
 
@@ -75,7 +68,8 @@ def _norm(text: str) -> str:
 async def test_a_spoken_question_gets_a_spoken_answer(client):
     room = await open_room(client)
     room.microphones.microphone("ann").play(render_turn(PIPER_JOE, "What is the capital of France?"))
-    await until(lambda: room.messages("assistant") and room.speaker.replies and room.speaker.replies[-1].played_s)
+    await until(lambda: room.messages("assistant") and room.speaker.replies and room.speaker.replies[-1].played_s,
+                60)
 
     [question] = room.messages("user")
     assert jiwer.wer("what is the capital of france", _norm(question.text_content)) <= 0.2
@@ -105,19 +99,19 @@ async def test_speaking_over_the_assistant_stops_its_voice(client):
                            instructions="You are Parley. Always answer with a long story of at least six sentences.")
     ann = room.microphones.microphone("ann")
     ann.play(render_turn(PIPER_JOE, "Tell me a long story about a dragon."))
-    await until(lambda: room.speaker.playing and room.speaker._played() > 1.5)
+    await until(lambda: room.speaker.playing and room.speaker._played() > 1.5, 60)
 
     onset = time.time()
     ann.play(render_turn(PIPER_JOE, "Stop, please wait a moment."))
-    await until(lambda: room.speaker.replies[0].played_s > 0)
+    await until(lambda: room.speaker.replies[0].played_s > 0, 60)
     stopped = min(t for t in room.speaker.silenced if t >= onset) - onset
     print(f"barge-in: assistant audio stopped {stopped * 1000:.0f} ms after the user's speech onset")
     assert stopped < 1.0  # server VAD onset + one WebSocket hop; the embedded engine owns the 300 ms bound
 
     interrupted = room.speaker.replies[0]
     assert interrupted.interrupted and interrupted.played_s < interrupted.pushed_s - 0.5
-    await until(lambda: any(m.interrupted for m in room.messages("assistant")))
-    await until(lambda: len(room.messages("user")) == 2)
+    await until(lambda: any(m.interrupted for m in room.messages("assistant")), 60)
+    await until(lambda: len(room.messages("user")) == 2, 60)
     assert "stop" in _norm(room.messages("user")[1].text_content)
     await room.session.aclose()
 
@@ -133,8 +127,8 @@ async def test_two_participants_share_one_conversation_labelled_by_speaker(clien
     ann.play(audio[int(first.start * 16000):int(first.end * 16000)])
     await asyncio.sleep(second.start - first.start)
     bob.play(audio[int(second.start * 16000):int(second.end * 16000)])
-    await until(lambda: {t.speaker_id for t in room.transcripts if t.is_final} >= {"Ann", "Bob"})
-    await until(lambda: recording.contexts and "Bob:" in _shown(recording.contexts[-1]))
+    await until(lambda: {t.speaker_id for t in room.transcripts if t.is_final} >= {"Ann", "Bob"}, 60)
+    await until(lambda: recording.contexts and "Bob:" in _shown(recording.contexts[-1]), 60)
 
     shown = _shown(recording.contexts[-1])
     assert "Ann:" in shown and "morning" in shown.lower() and "Bob:" in shown and "hear" in shown.lower()

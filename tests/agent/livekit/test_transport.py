@@ -19,15 +19,9 @@ from agent.transports.livekit import LiveKitAudioOutput, LiveKitRoom
 from bench.audio import load_conversation, load_pcm16k
 from inference_server.protocol import EMOTIONS
 
+from tests.waiting import until
+
 from .fakes import FakeRoomConnection
-
-
-async def until(condition, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out")
-        await asyncio.sleep(0.05)
 
 
 def turn_audio(conversation, audio: np.ndarray, index: int) -> np.ndarray:
@@ -53,7 +47,7 @@ async def test_captions_are_livekit_transcription_streams_and_people_come_and_go
     serving = asyncio.create_task(room.run())
 
     connection.join("ann", "Ann").play(turn_audio(conversation, audio, 0))
-    await until(lambda: connection.captions(final=True))
+    await until(lambda: connection.captions(final=True), 30)
     assert connection.published == ["parley-assistant"]
     assert [p.name for p in room.participants] == ["Parley", "Ann"]
 
@@ -70,13 +64,13 @@ async def test_captions_are_livekit_transcription_streams_and_people_come_and_go
 
     # Bob arrives late: he is sent what was said, then his own words are captioned.
     bob = connection.join("bob", "Bob")
-    await until(lambda: any(topic == "parley.events" and to == "bob" for topic, _, to in connection.data))
+    await until(lambda: any(topic == "parley.events" and to == "bob" for topic, _, to in connection.data), 30)
     [(_, history, _)] = [d for d in connection.data if d[2] == "bob"]
     assert history["type"] == "caption_history" and history["captions"][0]["speaker"] == "Ann"
 
     connection.leave("ann")  # mid-session; Bob's captions carry on
     bob.play(turn_audio(conversation, audio, 1))
-    await until(lambda: any(t.sender_identity == "bob" for t in connection.captions(final=True)))
+    await until(lambda: any(t.sender_identity == "bob" for t in connection.captions(final=True)), 30)
     assert [p.name for p in room.participants] == ["Parley", "Bob"]
     [bobs] = [t for t in connection.captions(final=True) if t.sender_identity == "bob"]
     assert bobs.attributes["parley.speaker"] == "Bob" and bobs.attributes["lk.transcribed_track_id"] == "TR_bob_2"
@@ -95,7 +89,7 @@ async def test_an_utterance_is_one_segment_of_interim_streams_then_a_final_one()
     room = LiveKitRoom("standup", connection)
     serving = asyncio.create_task(room.run())
     connection.join("ann", "Ann")
-    await until(lambda: [p.id for p in room.participants] == [room.assistant.id, "ann"])
+    await until(lambda: [p.id for p in room.participants] == [room.assistant.id, "ann"], 30)
     times = {"start": 1.0, "end": 2.0}
     await room.send(CaptionInterim(caption_id="ann-1-1", participant_id="ann", speaker="Ann", text="Good", **times))
     await room.send(CaptionFinal(caption_id="ann-1-1", participant_id="ann", speaker="Ann (2)", speaker_index=2,
@@ -156,7 +150,7 @@ async def test_the_assistant_voice_plays_in_real_time_and_stops_at_once():
 
     output.start_reply()
     await output.push((one_second.tobytes()) * 3)
-    await asyncio.sleep(0.5)
+    await until(lambda: output.played_samples >= 12000, 5)  # half a second played
     output.pause()
     paused_at = output.played_samples
     await asyncio.sleep(0.3)

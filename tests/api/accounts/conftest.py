@@ -1,5 +1,6 @@
 """A small FastAPI app of the account routes over a fresh SQLite store, driven in-process
-with httpx; texts and voices are embedded by the real default models loaded here."""
+with httpx. Texts and voices are embedded by `embedders`: word-count stand-ins, or the real
+default models (`local_models`) in the modules that judge what the embeddings find."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from inference_server.catalog import ModelError, get_entry, resolve
 from inference_server.client import InferenceError
 from inference_server.protocol import SAMPLE_RATE, SpeakerEmbedding
 from parley.settings import Settings
+from tests.api.word_embedder import WordEmbedder
 from tests.clock import ManualClock
 
 LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
@@ -112,7 +114,13 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-async def make_app(tmp_path, local_models, clock):
+def embedders():
+    """What embeds texts and voices; a module where their quality matters overrides this with `local_models`."""
+    return WordEmbedder()
+
+
+@pytest.fixture
+async def make_app(tmp_path, embedders, clock):
     """A factory of started apps (settings overrides as keywords), closed after the test; their
     rate-limit windows run on `clock`, which only the test moves."""
     async with AsyncExitStack() as stack:
@@ -122,7 +130,7 @@ async def make_app(tmp_path, local_models, clock):
             app = FastAPI()
             install_error_handlers(app)
             include_account_routes(app)
-            accounts = await stack.enter_async_context(account_services(settings, local_models, local_models, clock=clock))
+            accounts = await stack.enter_async_context(account_services(settings, embedders, embedders, clock=clock))
             # The account routes use neither rooms nor the inference client (their embedders are local).
             app.state.parley = ApiState(settings=settings, accounts=accounts, rooms=None, inference=None)
             http = await stack.enter_async_context(

@@ -5,7 +5,14 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from .conftest import error
+
+
+@pytest.fixture
+def embedders(local_models):
+    return local_models
 
 
 async def remember(api, caller, text, **fields):

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from parley.store import SERVICE
 
 from .conftest import error, speech_wav
+
+
+@pytest.fixture
+def embedders(local_models):
+    return local_models
 
 
 async def test_enrolling_about_ten_seconds_of_voice(api):
