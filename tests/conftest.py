@@ -20,8 +20,7 @@ QUALITY_LLM = "qwen2.5-coder-1.5b-instruct-q4_k_m"  # the CPU profile's LLM, for
 
 # Fixtures that load real weights. A test needing any of them, directly or through another fixture, is slow.
 MODEL_FIXTURES = frozenset({
-    "models", "quality_models",  # here
-    "conversation_models", "quality_url",  # tests/agent/conversation/conftest.py
+    "models", "quality_models", "quality_url",  # here
     "local_models",  # tests/api/accounts/conftest.py
     "classifier", "minilm_dir",  # tests/inference_server/test_emotion.py
     "moonshine_dir", "detector", "smol_data_dir",  # test_moonshine.py, test_turn_model.py, test_catalog.py

@@ -1,7 +1,7 @@
 """A real inference server (in this process) for the conversation engine's tests.
 
-Plumbing tests use the small test LLM (SmolLM2-135M: fast, rambles); `quality_url` serves the
-default CPU LLM for tests where the answer itself is judged.
+Plumbing tests use the run's shared server (`inference_url`, tests/conftest.py: the small test
+LLM); `quality_url` there serves the quality LLM for tests where the answer itself is judged.
 """
 
 from __future__ import annotations
@@ -17,44 +17,12 @@ from pydantic import BaseModel
 
 from agent.conversation import ConversationOptions, RoomConversation
 from agent.conversation.events import now
-from bench.server import running_server
 from inference_server.app import create_app
-from inference_server.catalog import ModelError
 from inference_server.client import InferenceClient
-from inference_server.loader import ModelSet, load_models
+from inference_server.loader import ModelSet
 from parley.settings import Settings
 
 from .harness import ASSISTANT, RecordingAudioOutput, ScriptedRoom
-
-QUALITY_LLM = "qwen2.5-coder-1.5b-instruct-q4_k_m"
-
-
-def _load(settings: Settings) -> ModelSet:
-    try:
-        return load_models(settings)[0]
-    except ModelError as exc:
-        pytest.fail(f"{exc} (run `make models-test`)", pytrace=False)
-
-
-@pytest.fixture(scope="session")
-def conversation_models(model_settings: Settings) -> ModelSet:
-    return _load(model_settings)
-
-
-@pytest.fixture(scope="session")
-def inference_url(model_settings: Settings, conversation_models: ModelSet) -> Iterator[str]:
-    with running_server(model_settings, conversation_models) as url:
-        yield url
-
-
-@pytest.fixture(scope="session")
-def quality_url(model_settings: Settings) -> Iterator[str]:
-    settings = model_settings.model_copy(update={"llm_model": QUALITY_LLM})
-    models = _load(settings)
-    with running_server(settings, models) as url:
-        yield url
-    models.close()
-
 
 class _Server:
     def __init__(self, server: uvicorn.Server, thread: threading.Thread) -> None:

@@ -54,7 +54,7 @@ async def test_a_finished_turn_gets_a_spoken_captioned_reply(room_factory):
 
 
 async def test_an_inference_server_restart_mid_reply_gives_a_notice_and_the_next_turn_works(
-        model_settings, conversation_models):
+        model_settings, models):
     port = free_port()
     # A long reply: the small test LLM writes a short one faster than its first sentence is
     # spoken, so the server would go away after the reply was already complete.
@@ -62,7 +62,7 @@ async def test_an_inference_server_restart_mid_reply_gives_a_notice_and_the_next
     room, client = await open_room(f"http://127.0.0.1:{port}", long_reply)
     try:
         await room.join("ann", "Ann")
-        with serve_on_port(model_settings, conversation_models, port) as server:
+        with serve_on_port(model_settings, models, port) as server:
             await room.say("ann", "Ann", "Please describe the ocean in great detail.")
             await room.wait_for(lambda e: e.type == "speaking" and e.speaking, 60)
             await asyncio.to_thread(server.stop)  # goes away mid-reply, as a crash would
@@ -79,7 +79,7 @@ async def test_an_inference_server_restart_mid_reply_gives_a_notice_and_the_next
         assert down.outcome == "failed" and len(room.of_type("assistant_notice")) == 2
         assert "couldn't answer" in room.of_type("assistant_notice")[-1].message
 
-        with serve_on_port(model_settings, conversation_models, port):  # back, on the same address
+        with serve_on_port(model_settings, models, port):  # back, on the same address
             since = now()
             await room.say("ann", "Ann", "Hello again, can you hear me?")
             back = await room.wait_turn(since=since)
