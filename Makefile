@@ -12,7 +12,7 @@ TEST_APT := chromium espeak-ng sox pocketsphinx-testdata iproute2 libportaudio2
 TEST_LLM := smollm2-135m-instruct-q4_1
 TEST_ASR := moonshine-base-en
 
-.PHONY: run test test-fast install install-test apt-run apt-test models models-test lint clean
+.PHONY: run test test-fast install install-test apt-run apt-test models models-test clean
 
 run: install models
 	$(BIN)/parley up

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from parley.settings import Settings
 
 from .background import BackgroundWork
-from .conversation.engine import ConversationOptions
+from .conversation.options import ConversationOptions
 from .memory import RoomMemory
 from .ports import Inference, RoomStore
 from .room_agent import RoomAgent

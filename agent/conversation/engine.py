@@ -27,8 +27,6 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel
 
-from parley.settings import Settings
-
 from ..events import (
     AssistantNotice,
     AssistantState,
@@ -44,46 +42,16 @@ from .context import AssistantLine, ConversationContext, HumanLine
 from .events import (UserInput, UserPreflight, UserStartedSpeaking, UserStoppedSpeaking, UserTranscript,
                      UserTurnEnded, now)
 from .metrics import BARGE_INS, NOTICES, record_turn
+from .options import NOTICE_TEXTS, ConversationOptions
 from .prefill import Prefiller
 from .prompts import PromptLibrary, ReplyPrompt
-from .reply import ReplyOptions, ReplyResult, SpokenReply
-from .turns import KNOWN_MISHEARINGS, ReplyRule, is_filler, words
+from .reply import ReplyResult, SpokenReply
+from .turns import ReplyRule, is_filler, words
 
 log = logging.getLogger(__name__)
 
 Publish = Callable[[BaseModel], Awaitable[None]]
 Recall = Callable[[str, list[str]], Awaitable[list[str]]]  # (latest words, speakers) -> memories
-
-
-@dataclass(frozen=True)
-class ConversationOptions:
-    aliases: tuple[str, ...] = ()  # other spellings the ASR gives the assistant's name
-    # The server's end of turn normally comes within its max delay (2.5 s of silence); if none has
-    # come this long after the speaker's words were final, the turn counts as over anyway.
-    end_of_turn_timeout_s: float = 3.0
-    final_timeout_s: float = 2.0  # speech ended and no final by then: it was noise (a paused reply resumes)
-    follow_up_window_s: float = 20.0
-    # Prefill each interim too. Off by default: on a 2-core CPU a prefill job holds the
-    # inference server's only worker and delays the speaker's final (transcription_delay
-    # p50 1.21 s with, 0.36 s without, in `parley bench voice`).
-    prefill_interims: bool = False
-    max_transcript_chars: int = 3000  # ~750 tokens: a cold prompt stays affordable on a CPU
-    recall_timeout_s: float = 0.5
-    reply: ReplyOptions = field(default_factory=ReplyOptions)
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> ConversationOptions:
-        aliases = settings.assistant_aliases or KNOWN_MISHEARINGS.get(settings.assistant_name.lower(), ())
-        return cls(aliases=tuple(aliases), reply=ReplyOptions(max_tokens=settings.reply_max_tokens,
-                                      max_sentences=settings.reply_max_sentences))
-
-
-_NOTICES = {
-    "llm": "{name} couldn't answer just now: the language model is unavailable. Try again in a moment.",
-    "llm_partial": "{name}'s answer was cut short by an error.",
-    "tts": "{name} couldn't speak its answer, so it is shown as text.",
-    "empty": "{name} had no answer to that. Try asking another way.",
-}
 
 
 @dataclass(eq=False)
@@ -384,7 +352,7 @@ class RoomConversation:
         if result.failure:
             self._failed_on = turn.answers
             NOTICES.inc()
-            await self._send(AssistantNotice(message=_NOTICES[result.failure].format(name=self.assistant.name)))
+            await self._send(AssistantNotice(message=NOTICE_TEXTS[result.failure].format(name=self.assistant.name)))
         await self._report(turn, result)
         if result.failure is None:
             await self._maybe_start_turn()  # someone may have spoken to it meanwhile
