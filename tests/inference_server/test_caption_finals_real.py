@@ -112,13 +112,13 @@ def music(seconds: float, rate: int = 16000) -> np.ndarray:
     return (chord + pluck).astype(np.float32)
 
 
-async def test_music_then_speech_loses_no_final_and_no_caption_runs_long(server_url):
+async def test_music_then_speech_loses_no_final_and_no_caption_runs_long(inference_url):
     """Bad input: half a minute of music, then a real sentence: the music is not captioned as words,
     the sentence after it is, and no final runs longer than a caption may be."""
     [clip, *_] = librivox_clips()
     audio = np.concatenate([music(30.0), np.zeros(8000, np.float32), load_pcm16k(clip.path),
                             np.zeros(16000, np.float32)])
-    run = await stream_audio(server_url, audio, speed=None)
+    run = await stream_audio(inference_url, audio, speed=None)
     finals = [f for f in run.finals if f.text]
     assert run.close_code == 1000
     assert finals and max(f.end - f.start for f in finals) <= 8.0, [(f.start, f.end, f.text) for f in finals]
