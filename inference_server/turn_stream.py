@@ -22,7 +22,7 @@ from .turn_taking import Judge, TurnEnded, TurnOptions, TurnTracker, Verdict, ju
 log = logging.getLogger(__name__)
 
 Emit = Callable[[StreamEvent], Awaitable[None]]
-Words = Callable[[], Awaitable[Preflight | None]]
+Words = Callable[[float], Awaitable[Preflight | None]]  # the words up to the pause that began then
 
 _SPEECH_GAP = 2 * 512  # samples (two VAD frames) without speech before a pause counts
 
@@ -94,7 +94,7 @@ class StreamTurns:
         with one device worker the model would wait behind that decode all the same.
         """
         audio = self._recent[-min(len(self._recent), max(1, self._received - self._turn_start)):]
-        words = await self._words()
+        words = await self._words(ask.pause_start)
         text = words.text if words else ""
         if text:
             await self._emit(words)  # a reply may start on these while the verdict is out
