@@ -25,6 +25,7 @@ from .test_caption_finals import Word, WordRecognizer, render
 CHUNK_S = 0.02
 DECODE_S = 0.25  # a Whisper tiny.en decode of a short question on the 2-core CPU
 TURN_MODEL_S = 0.06
+SPEAKER_S = 0.2  # a speaker embedding of the caption (diarization)
 PAUSE_S = 0.15 + 0.1  # silence before the pause's decode starts: the sentence pause, VAD frame and chunk edges
 
 
@@ -54,6 +55,12 @@ class VirtualDevice(WordRecognizer):
     async def recognize(self, audio: np.ndarray, *, priority: Priority = Priority.LIVE, **_) -> str:
         text = await super().recognize(audio)
         return await self._run(priority, self._decode_s, text)
+
+    async def speaker_embedding(self, audio: np.ndarray, *, priority: Priority = Priority.ANALYSIS, **_):
+        return await self._run(priority, SPEAKER_S, None)
+
+    async def emotion(self, text: str, *, priority: Priority = Priority.ANALYSIS, **_):
+        return await self._run(priority, TURN_MODEL_S, ("neutral", 1.0))
 
     async def end_of_turn(self, audio: np.ndarray) -> float:
         return await self._run(Priority.REPLY, TURN_MODEL_S, self._probability)
@@ -91,7 +98,7 @@ async def _settle() -> None:
 
 
 async def run(words: list[Word], *, decode_s: float = DECODE_S, probability: float = 0.1, tail: float = 3.0,
-              interim: bool = True) -> tuple[list[tuple[float, object]], list[float]]:
+              interim: bool = True, analysis: bool = False) -> tuple[list[tuple[float, object]], list[float]]:
     """Stream `words`; returns ((stream seconds when emitted, event) for each event, ends of words in seconds)."""
     device = VirtualDevice(words, decode_s=decode_s, probability=probability)
     events: list[tuple[float, object]] = []
@@ -100,7 +107,7 @@ async def run(words: list[Word], *, decode_s: float = DECODE_S, probability: flo
         events.append((device.now, event))
 
     stream = TranscriptionStream(device, Settings(_env_file=None),
-                                 StreamConfig(emotion=False, diarization=False, interim=interim), emit)
+                                 StreamConfig(emotion=analysis, diarization=analysis, interim=interim), emit)
     audio = render(words, tail=tail)
     pcm = (audio * 32767).astype("<i2").tobytes()
     chunk = int(CHUNK_S * SAMPLE_RATE) * 2
@@ -167,8 +174,8 @@ async def test_a_pause_while_an_older_pause_is_still_decoded_is_judged_on_all_th
     assert [e.text for _, e in events if isinstance(e, Preflight)] == ["What is the capital of France?"]
 
 
-async def test_words_that_do_not_decide_leave_it_to_the_turn_model():
-    events, ends = await run(spoken("Thanks that's all"), probability=0.9)
+async def test_words_that_do_not_decide_leave_it_to_the_turn_model_not_queued_behind_the_analysis():
+    events, ends = await run(spoken("Thanks that's all"), probability=0.9, analysis=True)
 
     [(at, end)] = turn_ends(events)
     assert end.reason == "model" and end.probability == 0.9
