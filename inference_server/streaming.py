@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 
 Emit = Callable[[StreamEvent], Awaitable[None]]
 
+_SILENCE = 2 * 512  # samples (two VAD frames) without speech: no new interim (one frame is a dip between words)
+
 
 class StreamTooLong(Exception):
     pass
@@ -247,8 +249,6 @@ class TranscriptionStream:
             return  # speaking, or already decoding
         if not self._turns and end - start < self._policy.min_caption_s * SAMPLE_RATE:
             return  # too short to be a caption of its own (a turn's pause needs its words however short)
-        if self._interim_task and not self._interim_task.done():
-            self._interim_task.cancel()  # superseded by this decode; a queued one would delay it
         audio = segmenter.utterance_audio()[: end - start]
         # With turns, the reply waits for these words (turn_stream.py): they are on the reply path.
         self._candidate = _Candidate(start, end, self._recognize(audio, Priority.REPLY if self._turns else
@@ -335,8 +335,8 @@ class TranscriptionStream:
 
     def _maybe_interim(self) -> None:
         segmenter = self._segmenter
-        if not (self._config.interim and segmenter.speaking) or segmenter.position > segmenter.last_speech_end:
-            return  # nobody speaks, or the VAD hears a silence: the pause's decode must not wait behind an interim
+        if not (self._config.interim and segmenter.speaking) or segmenter.position - segmenter.last_speech_end >= _SILENCE:
+            return  # nobody speaks, or a pause began: its decode must not wait behind an interim
         if segmenter.position < self._next_interim_at:
             return
         if self._interim_task and not self._interim_task.done():

@@ -175,7 +175,7 @@ async def test_a_pause_while_an_older_pause_is_still_decoded_is_judged_on_all_th
 
 
 async def test_words_that_do_not_decide_leave_it_to_the_turn_model_not_queued_behind_the_analysis():
-    events, ends = await run(spoken("Thanks that's all"), probability=0.9, analysis=True)
+    events, ends = await run(spoken("Thanks that's all"), probability=0.9, analysis=True, interim=False)
 
     [(at, end)] = turn_ends(events)
     assert end.reason == "model" and end.probability == 0.9
