@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 
 Emit = Callable[[StreamEvent], Awaitable[None]]
 
-_SILENCE = 2 * 512  # samples (two VAD frames) without speech: no new interim (one frame is a dip between words)
+_QUIET = 2 * 512  # samples (two VAD frames) without speech: no new interim (one frame is a dip between words)
 
 
 class StreamTooLong(Exception):
@@ -261,12 +261,9 @@ class TranscriptionStream:
         self._analysis_changed = asyncio.Event()
 
     async def _words_up_to(self, pause_start: float) -> Preflight | None:
-        """The latest caption's words, once decoded, from a decode that reaches the pause that began at
-        `pause_start` (stream seconds); None if that decode failed or was cut short.
-
-        An older decode (the previous turn's, a pause mid-sentence) is not this pause's words: wait for the
-        one the pause starts (at `sentence_pause_ms`), or the utterance's final (at `min_silence_ms`).
-        """
+        """The latest caption's words from a decode that reaches the pause begun at `pause_start` (stream
+        seconds), once done; None if it failed. An older decode (the last turn's, a mid-sentence pause's)
+        is not this pause's words: the pause's own (at `sentence_pause_ms`) or the final's will come."""
         since = int(round(pause_start * SAMPLE_RATE))
         while True:
             analysis, changed = self._analysis, self._analysis_changed
@@ -335,7 +332,8 @@ class TranscriptionStream:
 
     def _maybe_interim(self) -> None:
         segmenter = self._segmenter
-        if not (self._config.interim and segmenter.speaking) or segmenter.position - segmenter.last_speech_end >= _SILENCE:
+        quiet = segmenter.position - segmenter.last_speech_end
+        if not (self._config.interim and segmenter.speaking) or quiet >= _QUIET:
             return  # nobody speaks, or a pause began: its decode must not wait behind an interim
         if segmenter.position < self._next_interim_at:
             return
