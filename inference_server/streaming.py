@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 
 Emit = Callable[[StreamEvent], Awaitable[None]]
 
+_QUIET = 2 * 512  # samples (two VAD frames) without speech: no new interim (one frame is a dip between words)
+
 
 class StreamTooLong(Exception):
     pass
@@ -112,7 +114,8 @@ class TranscriptionStream:
         self._finals: asyncio.Queue[_Caption | None] = asyncio.Queue()
         self._final_worker = asyncio.create_task(self._send_finals_in_order())
         self._analysis: tuple[int, int, int, asyncio.Task[str]] | None = None  # latest decode: the turn's words
-        self._turns = StreamTurns(engine, settings, self._segmenter, emit, self._latest_words,
+        self._analysis_changed = asyncio.Event()
+        self._turns = StreamTurns(engine, settings, self._segmenter, emit, self._words_up_to,
                                   stream_id=self.id) if config.turns else None
 
     async def start(self) -> None:
@@ -228,36 +231,53 @@ class TranscriptionStream:
         end = segmenter.settled_end(self._pause_samples)
         candidate = self._candidate
         if candidate is not None and end != candidate.end:
-            if not candidate.task.done():
+            if not candidate.task.done() and end is None:
                 return  # speech resumed: decide once the decode is done
             self._candidate = None
-            if self._sentence_done(candidate):
+            if not candidate.task.done():
+                # A newer pause while the older one's decode is still out: the newer may end the turn, and its
+                # decode covers the older's audio; waiting for both would make the turn's words late.
+                candidate.task.cancel()
+            elif self._sentence_done(candidate):
                 audio = segmenter.utterance_audio()[: candidate.end - candidate.start]
                 segmenter.cut(candidate.end)
                 self._commit(candidate.start, candidate.end, candidate.task, audio, last=False)
             else:
                 await self._candidate_as_interim(candidate)
         start = segmenter.utterance_start
-        if end is None or self._candidate is not None or end - start < self._policy.min_caption_s * SAMPLE_RATE:
-            return  # speaking, already decoding, or too short to be a caption of its own
+        if end is None or self._candidate is not None:
+            return  # speaking, or already decoding
+        if not self._turns and end - start < self._policy.min_caption_s * SAMPLE_RATE:
+            return  # too short to be a caption of its own (a turn's pause needs its words however short)
         audio = segmenter.utterance_audio()[: end - start]
-        self._candidate = _Candidate(start, end, self._recognize(audio))
-        self._analysis = (self._utterance, start, end, self._candidate.task)
+        # With turns, the reply waits for these words (turn_stream.py): they are on the reply path.
+        self._candidate = _Candidate(start, end, self._recognize(audio, Priority.REPLY if self._turns else
+                                                                Priority.LIVE))
+        self._set_analysis((self._utterance, start, end, self._candidate.task))
 
-    async def _latest_words(self) -> Preflight | None:
-        """The latest caption's words once decoded (speculatively, during the pause); None if none."""
+    def _set_analysis(self, analysis: tuple[int, int, int, asyncio.Task[str]]) -> None:
+        self._analysis = analysis
+        self._analysis_changed.set()  # wakes whoever waits for the words of a pause
+        self._analysis_changed = asyncio.Event()
+
+    async def _words_up_to(self, pause_start: float) -> Preflight | None:
+        """The latest caption's words from a decode that reaches the pause begun at `pause_start` (stream
+        seconds), once done; None if it failed. An older decode (the last turn's, a mid-sentence pause's)
+        is not this pause's words: the pause's own (at `sentence_pause_ms`) or the final's will come."""
+        since = int(round(pause_start * SAMPLE_RATE))
         while True:
-            if self._analysis is None:
-                return None
-            utterance, start, end, task = self._analysis
+            analysis, changed = self._analysis, self._analysis_changed
+            if analysis is None or analysis[2] < since:
+                await changed.wait()
+                continue
+            utterance, start, end, task = analysis
             await asyncio.wait({task})
-            if self._analysis is not None and self._analysis[3] is not task:
-                continue  # superseded while decoding (the caption's own final decode replaced it)
+            if self._analysis is not analysis:
+                continue  # superseded while decoding (a newer pause, the caption's own final decode)
             if task.cancelled() or task.exception() is not None or task.result() is None:
                 return None
-            break
-        return Preflight(utterance_id=utterance, text=task.result(), start=start / SAMPLE_RATE,
-                         end=end / SAMPLE_RATE)
+            return Preflight(utterance_id=utterance, text=task.result(), start=start / SAMPLE_RATE,
+                             end=end / SAMPLE_RATE)
 
     async def _candidate_as_interim(self, candidate: _Candidate) -> None:
         """A pause's decode that was not a sentence end is still the best hypothesis so far: show it."""
@@ -302,7 +322,7 @@ class TranscriptionStream:
         self._commit(start, at, self._recognize(audio), audio, last=False)
 
     def _commit(self, start: int, end: int, text: asyncio.Task[str], audio: np.ndarray, *, last: bool) -> None:
-        self._analysis = (self._utterance, start, end, text)
+        self._set_analysis((self._utterance, start, end, text))
         analysis = asyncio.create_task(self._analyse(text, audio))
         self._finals.put_nowait(_Caption(self._utterance, self._segment, start, end, analysis, last,
                                          time.monotonic()))
@@ -312,8 +332,9 @@ class TranscriptionStream:
 
     def _maybe_interim(self) -> None:
         segmenter = self._segmenter
-        if not (self._config.interim and segmenter.speaking) or segmenter.settled_end() is not None:
-            return  # nobody speaks, or a pause: a decode is on its way
+        quiet = segmenter.position - segmenter.last_speech_end
+        if not (self._config.interim and segmenter.speaking) or quiet >= _QUIET:
+            return  # nobody speaks, or a pause began: its decode must not wait behind an interim
         if segmenter.position < self._next_interim_at:
             return
         if self._interim_task and not self._interim_task.done():
@@ -342,9 +363,8 @@ class TranscriptionStream:
 
     # --- finals -------------------------------------------------------------------------------
 
-    def _recognize(self, audio: np.ndarray) -> asyncio.Task[str]:
-        return asyncio.create_task(self._engine.recognize(audio, priority=Priority.LIVE) if len(audio)
-                                   else _nothing())
+    def _recognize(self, audio: np.ndarray, priority: Priority = Priority.LIVE) -> asyncio.Task[str]:
+        return asyncio.create_task(self._engine.recognize(audio, priority=priority) if len(audio) else _nothing())
 
     async def _analyse(self, text_task: asyncio.Task[str], audio: np.ndarray) -> _Analysis | None:
         engine = self._engine

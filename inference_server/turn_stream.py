@@ -22,7 +22,7 @@ from .turn_taking import Judge, TurnEnded, TurnOptions, TurnTracker, Verdict, ju
 log = logging.getLogger(__name__)
 
 Emit = Callable[[StreamEvent], Awaitable[None]]
-Words = Callable[[], Awaitable[Preflight | None]]
+Words = Callable[[float], Awaitable[Preflight | None]]  # the words up to the pause that began then
 
 _SPEECH_GAP = 2 * 512  # samples (two VAD frames) without speech before a pause counts
 
@@ -89,20 +89,25 @@ class StreamTurns:
     async def _judge(self, ask: Judge, utterance: int) -> None:
         """The verdict on one pause: the words decoded during it, then (unless they decide) the model.
 
-        Words first: they are decoded anyway (the speculative final), a pause that ends while they
-        are decoded costs no model call, and clear words (a question, a trailing "the") need none;
-        with one device worker the model would wait behind that decode all the same.
+        The model is asked at once, not after the words: queued now it runs right after the pause's
+        decode (both on the reply path), while asked later it would wait behind the caption's
+        speaker and emotion analysis queued meanwhile. Words that decide withdraw it (a queued
+        job leaves the queue), as does speech that resumes.
         """
         audio = self._recent[-min(len(self._recent), max(1, self._received - self._turn_start)):]
-        words = await self._words()
-        text = words.text if words else ""
-        if text:
-            await self._emit(words)  # a reply may start on these while the verdict is out
-        verdict = judge(text, None, self.tracker.options.threshold)
-        if verdict.complete is None:
-            probability = await self._probability(audio)
-            self.tracker.probability(ask.pause, probability)
-            verdict = judge(text, probability, self.tracker.options.threshold)
+        asked = asyncio.create_task(self._probability(audio))
+        try:
+            words = await self._words(ask.pause_start)
+            text = words.text if words else ""
+            if text:
+                await self._emit(words)  # a reply may start on these while the verdict is out
+            verdict = judge(text, None, self.tracker.options.threshold)
+            if verdict.complete is None:
+                probability = await asked
+                self.tracker.probability(ask.pause, probability)
+                verdict = judge(text, probability, self.tracker.options.threshold)
+        finally:
+            asked.cancel()
         await self._act(self.tracker.verdict(ask.pause, verdict, self._received / SAMPLE_RATE),
                         words.utterance_id if words else utterance)
 
