@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import json
 import re
+import sys
 import time
 import uuid
 from collections import defaultdict
@@ -33,7 +34,7 @@ from bench.room_client import RTC_RATE, RoomClient
 
 PAUSE_S = 1.5  # silence after each question: the VAD ends the utterance, the final follows
 QUIET_S = 2.5  # no caption event this long after the question's audio: its finals are in
-MAX_WAIT_S = 20.0
+MAX_WAIT_S = 30.0
 DEFAULT_SETS = ("real-short", "piper", "espeak")
 
 
@@ -52,20 +53,22 @@ async def ask_all(url: str, clips) -> list[dict]:
                              if r.event["type"] == "final" and r.event["participant_id"] == asker.participant_id)
             results.append({"set": clip.set, "name": clip.name, "said": clip.text, "heard": heard,
                             "wer": round(wer(clip.text, heard), 3)})
-            print(f"[{n}/{len(clips)}] {clip.set:10} {results[-1]['wer']:.2f}  {heard!r}", flush=True)
+            print(f"[{n}/{len(clips)}] {clip.set:10} {results[-1]['wer']:.2f}  {heard!r}", file=sys.stderr, flush=True)
     finally:
         await asker.leave()
     return results
 
 
 async def _quiet(client: RoomClient, since: int) -> None:
-    """Until no caption of the client's own came for QUIET_S and its utterance is closed."""
+    """Until the question's final came (at most MAX_WAIT_S), then no caption of the client's own
+    for QUIET_S with its utterance closed: a late final is not taken for the next question's."""
     deadline = time.monotonic() + MAX_WAIT_S
     while time.monotonic() < deadline:
         own = [r for r in client.events[since:] if r.event.get("participant_id") == client.participant_id
                and r.event["type"] in ("interim", "final", "speaking")]
         speaking = [r.event["speaking"] for r in own if r.event["type"] == "speaking"]
-        if (not own or time.monotonic() - own[-1].at >= QUIET_S) and not (speaking and speaking[-1]):
+        finalized = any(r.event["type"] == "final" for r in own)
+        if finalized and time.monotonic() - own[-1].at >= QUIET_S and not (speaking and speaking[-1]):
             return
         await asyncio.sleep(0.1)
 
