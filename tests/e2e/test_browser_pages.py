@@ -133,6 +133,9 @@ async def test_the_signed_in_pages_work_with_keyboard_and_mouse(parley_url, tmp_
         await page.screenshot(path=str(ARTIFACTS / "pages-memories-search.png"))
         await page.fill("#memory-query", "")
         await page.keyboard.press("Enter")
+        # The whole list again (no scores): an Edit clicked on the search results would open a
+        # form that the list's reload then replaces.
+        await page.wait_for_function("!document.querySelector('#memory-list').innerText.includes('match')")
         await page.click("#memory-list .memory:has-text('Lisbon') >> button:has-text('Edit')")
         await page.fill("#memory-list form input", "Ann lives in Porto")
         await page.keyboard.press("Enter")
