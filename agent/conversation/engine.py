@@ -263,8 +263,12 @@ class RoomConversation:
             try:
                 speakers = sorted({line.speaker for line in self.context.unanswered()})
                 memories = await asyncio.wait_for(self._recall(latest, speakers), self.options.recall_timeout_s)
+            except TimeoutError:
+                log.warning("room %s: memory recall took over %.1f s; replying without memories", self.room,
+                            self.options.recall_timeout_s)
+                memories = []
             except Exception as exc:  # noqa: BLE001 - a reply without memories beats no reply
-                log.warning("room %s: memory recall failed: %s", self.room, exc)
+                log.warning("room %s: memory recall failed: %r", self.room, exc)
                 memories = []
             if memories:
                 turn.reply.messages = self._prompt.messages(lines, self._people(), memories=memories)

@@ -6,6 +6,8 @@ the end of turn 0.15 s later."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from agent.testing import ScriptedReply
@@ -317,3 +319,15 @@ def test_memories_are_recalled_into_the_prompt_and_a_failing_recall_costs_nothin
     assert "Rex." not in second[-1]["content"].split("And how old is he?")[-1], "no memories the second time"
     assert not [line for line in played.timeline if "notice" in line]
     assert sum("completed" in line for line in played.timeline) == 2
+
+
+def test_a_recall_that_hangs_is_given_up_at_its_timeout_and_said_so(caplog):
+    async def recall(latest: str, speakers: list[str]) -> list[str]:
+        await asyncio.Event().wait()
+        return []
+
+    played = play(Case("slow recall", says("Ann", "What is my dog called?", at=0.0), ["I don't know."], expect=[]),
+                  recall)
+    assert sum("completed" in line for line in played.timeline) == 1
+    [warning] = [r.getMessage() for r in caplog.records if "memory recall" in r.getMessage()]
+    assert "took over" in warning and "without memories" in warning
