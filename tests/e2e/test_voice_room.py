@@ -19,10 +19,10 @@ from tests.conftest import TEST_LLM
 
 pytestmark = pytest.mark.slow
 
-# Stopped, not played on: the talked-over replies had seconds of audio left. How fast it stops
-# is a benchmark's number (`parley bench voice`: barge-in stop p50/p95, target 0.3 s), and
-# exactly when, to the frame, the engine's virtual-time table (tests/agent/conversation).
-STOPPED_WITHIN_S = 1.0
+# That it stops is asserted here: the server cut the reply ("interrupted") and captioned only
+# the words heard. How fast is a benchmark's number (`parley bench voice`: barge-in stop
+# p50/p95, target 0.3 s), and exactly when, to the frame, the engine's virtual-time table
+# (tests/agent/conversation).
 
 
 @pytest.fixture(scope="module")
@@ -48,9 +48,8 @@ async def test_talking_over_the_assistant_stops_it(parley):
         trials.append(await barge_in_trial(client, story, stop))
         captioned += [r.event for r in client.of_type("final") if r.event["participant_id"] == "assistant"]
         await client.leave()
-    timed = [t["stop"] for t in trials if t["stop"] is not None]  # the rest ended before it was talked over
-    assert len(timed) >= 2, trials
-    assert max(timed) <= STOPPED_WITHIN_S, trials
+    cut = [t for t in trials if t["outcome"] == "interrupted"]  # the rest ended before it was talked over
+    assert len(cut) >= 2, trials
     assert any(e["interrupted"] for e in captioned), "the cut-off replies are captioned with the words heard"
 
 

