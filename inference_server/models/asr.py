@@ -44,6 +44,22 @@ class STT(ModelBackend):
     def _recognize_impl(self, audios: list[np.ndarray], beam_size: int | None) -> list[Recognition]: ...
 
 
+def repeated_tail(tokens: list[int], min_block: int) -> int:
+    """Length of a block the sequence ends with twice in a row (0 if none): decoding a short
+    clip can loop ("What is the boiling point of water? What is the boiling…", "5, 5, 5, 5,")."""
+    for block in range(min_block, len(tokens) // 2 + 1):
+        if tokens[-block:] == tokens[-2 * block:-block]:
+            return block
+    return 0
+
+
+def without_loop(tokens: list[int]) -> list[int]:
+    """A decode that ran to its token ceiling repeating itself: the repeats dropped, one copy kept."""
+    while block := repeated_tail(tokens, 1):
+        tokens = tokens[:-block]
+    return tokens
+
+
 def _max_new_tokens(audios: list[np.ndarray]) -> int:
     """A ceiling well above any real speech rate (~4 words/s) that stops runaway loops."""
     longest = max(len(a) for a in audios) / 16000
@@ -108,6 +124,9 @@ class FasterWhisperSTT(STT):
         out = []
         for result in results:
             tokens = [t for t in result.sequences_ids[0] if t < self._tokenizer.eot]
+            if result.sequences_ids[0] and result.sequences_ids[0][-1] < self._tokenizer.timestamp_begin:
+                # No closing timestamp: the length ceiling stopped it, mid-loop ("5, 5, 5, …" on a 1 s clip).
+                tokens = without_loop(tokens)
             text = self._tokenizer.decode(tokens).strip()
             seq_len = max(1, len(result.sequences_ids[0]))
             out.append(Recognition(text=text, avg_logprob=float(result.scores[0]) / (seq_len + 1) * seq_len,

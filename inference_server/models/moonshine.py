@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .asr import STT, Recognition
+from .asr import STT, Recognition, repeated_tail
 from .base import Capabilities
 
 _START, _EOS = 1, 2
@@ -37,15 +37,6 @@ def load_tokens(path: Path) -> list[bytes]:
         tokens.append(data[i:i + length])
         i += length
     return tokens
-
-
-def repeated_tail(tokens: list[int], min_block: int = _MIN_LOOP_TOKENS) -> int:
-    """Length of a block the sequence ends with twice in a row (0 if none): greedy decoding
-    on a short clip can loop ("What is the boiling point of water? What is the boiling…")."""
-    for block in range(min_block, len(tokens) // 2 + 1):
-        if tokens[-block:] == tokens[-2 * block:-block]:
-            return block
-    return 0
 
 
 def decode_tokens(vocabulary: list[bytes], ids: list[int]) -> str:
@@ -102,7 +93,7 @@ class MoonshineSTT(STT):
             if token == _EOS:
                 break
             tokens.append(token)
-            loop = repeated_tail(tokens)
+            loop = repeated_tail(tokens, _MIN_LOOP_TOKENS)
             if loop:
                 del tokens[-loop:]
                 break

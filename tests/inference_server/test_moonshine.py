@@ -17,7 +17,7 @@ from bench.streams import stream_audio
 from inference_server import catalog
 from inference_server.catalog import ModelError, profile_entries
 from inference_server.loader import load_asr
-from inference_server.models.moonshine import MoonshineSTT, decode_tokens, load_tokens, repeated_tail
+from inference_server.models.moonshine import MoonshineSTT, decode_tokens, load_tokens
 
 NAME = "moonshine-base-en"
 
@@ -100,10 +100,3 @@ async def test_streams_interims_and_a_final_with_moonshine(model_settings, model
     assert types.index("interim") < types.index("final")
     assert len(run.interims) >= 2  # re-decodes of the growing utterance
     assert wer(clip.text, run.text) <= 0.1, run.text
-
-
-def test_a_decoding_loop_is_cut_after_its_first_pass():
-    sentence = [10, 11, 12, 13, 14]
-    assert repeated_tail(sentence + sentence) == 5
-    assert repeated_tail([7, 7, 7, 7]) == 0  # "five five five five": short repeats are speech
-    assert repeated_tail([1, 2, 3, 4, 9, 1, 2, 3, 4]) == 0  # not back to back
