@@ -318,7 +318,8 @@ class ScriptedInference:
     async def embed(self, texts: Sequence[str]) -> list[list[float]]:
         return [text_vector(t) for t in texts]
 
-    async def transcribe(self, audio: bytes | Path, *, filename: str = "audio.wav") -> Transcript:
+    async def transcribe(self, audio: bytes | Path, *, filename: str = "audio.wav",
+                         speakers: int | None = None) -> Transcript:
         raise InferenceError("no transcription in a scripted inference", status=501)
 
     @contextlib.asynccontextmanager

@@ -147,12 +147,13 @@ class InferenceClient:
 
     # --- REST -------------------------------------------------------------------------------
 
-    async def transcribe(self, audio: bytes | Path, *, filename: str = "audio.wav") -> Transcript:
+    async def transcribe(self, audio: bytes | Path, *, filename: str = "audio.wav",
+                         speakers: int | None = None) -> Transcript:
         if isinstance(audio, Path):
             filename, audio = audio.name, audio.read_bytes()
-        response = await self._request("POST", "/v1/audio/transcriptions",
-                                       files={"file": (filename, audio)},
-                                       data={"response_format": "verbose_json"})
+        form = {"response_format": "verbose_json"} | ({"speakers": str(speakers)} if speakers else {})
+        response = await self._request("POST", "/v1/audio/transcriptions", files={"file": (filename, audio)},
+                                       data=form)
         verbose = VerboseTranscription.model_validate(response.json())
         return Transcript(duration=verbose.duration, text=verbose.text, segments=verbose.segments)
 

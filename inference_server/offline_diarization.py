@@ -3,10 +3,14 @@
 Live diarization must label each final as it comes; a file can be looked at whole. The VAD's
 utterances often hold two voices (no pause between turns), so:
 1. every utterance is covered by voice-embedding windows (`WINDOW_S` long, every `HOP_S`);
+   1 s windows every 0.5 s: on the real telephone call of the dev set, 1.5 s windows every
+   0.75 s gave DER 50 %, 1 s windows 24 % (bench/RESULTS.md);
 2. the online pass over the utterances (OnlineDiarizer) seeds the speakers; more are split off
    the windows while the split is clear (`_more_speakers`), then k-means (cosine) labels all
    windows: measured on real LibriVox/cards splices with no gaps, 2-speaker k-means of 1-2 s
-   windows labelled 89-97% of the time right, the utterance-level pass ~78%;
+   windows labelled 89-97% of the time right, the utterance-level pass ~78%. When the caller
+   knows how many people speak (`speakers`), k-means gets exactly that many: GE2E windows of
+   telephone speech do not tell one voice from two by any similarity threshold;
 3. window labels are smoothed (a run shorter than `MIN_RUN` windows joins its neighbours) and
    each utterance is cut where the label changes, at a window boundary.
 Each piece is then decoded and labelled on its own.
@@ -22,8 +26,8 @@ import numpy as np
 from .diarization import OnlineDiarizer
 from .protocol import SAMPLE_RATE
 
-WINDOW_S = 1.5
-HOP_S = 0.75
+WINDOW_S = 1.0
+HOP_S = 0.5
 MIN_RUN = 2  # windows: a shorter stretch of another label is noise
 KMEANS_ROUNDS = 10
 MAX_SPEAKERS = 6
@@ -41,17 +45,22 @@ class Piece:
 
 
 async def speaker_pieces(utterances: Sequence[tuple[int, np.ndarray]], embed: Embed,
-                         threshold: float) -> list[Piece]:
-    """`utterances` are (start sample, audio). Returns them cut at speaker changes, labelled S1, S2, ..."""
+                         threshold: float, *, speakers: int | None = None) -> list[Piece]:
+    """`utterances` are (start sample, audio). Returns them cut at speaker changes, labelled S1, S2, ...
+
+    `speakers`: how many people speak, when the caller knows; otherwise found from the voices."""
     window, hop = int(WINDOW_S * SAMPLE_RATE), int(HOP_S * SAMPLE_RATE)
     spans: list[tuple[int, int, int]] = []  # (utterance index, start within it, end within it)
     for index, (_, audio) in enumerate(utterances):
         starts = range(0, max(1, len(audio) - window + hop), hop)
         spans += [(index, s, min(len(audio), s + window)) for s in starts]
     vectors = await embed([utterances[i][1][s:e] for i, s, e in spans])
-    whole = await embed([audio for _, audio in utterances])
-    seeds = _speakers(whole, [len(a) / SAMPLE_RATE for _, a in utterances], threshold)
-    labels = _kmeans(vectors, _more_speakers(vectors, seeds))
+    if speakers:
+        seeds = _farthest_seeds(vectors, speakers)
+    else:
+        whole = await embed([audio for _, audio in utterances])
+        seeds = _more_speakers(vectors, _speakers(whole, [len(a) / SAMPLE_RATE for _, a in utterances], threshold))
+    labels = _kmeans(vectors, seeds)
     pieces: list[Piece] = []
     for index, (start, audio) in enumerate(utterances):
         mine = [(s, e, label) for (i, s, e), label in zip(spans, labels) if i == index]
@@ -80,13 +89,30 @@ def _more_speakers(vectors: list[np.ndarray | None], seeds: np.ndarray) -> np.nd
         return seeds
     centroids = seeds
     while len(centroids) < MAX_SPEAKERS:
-        farthest = data[int(np.argmin(np.max(data @ centroids.T, axis=1)))]
-        trial = _refine(data, np.vstack([centroids, farthest]))
+        trial = _refine(data, np.vstack([centroids, _farthest(data, centroids)]))
         sizes = np.bincount(np.argmax(data @ trial.T, axis=1), minlength=len(trial))
         if sizes.min() < MIN_CLUSTER_WINDOWS or float(np.max(trial[:-1] @ trial[-1])) >= SPLIT_SIMILARITY:
             break
         centroids = trial
     return centroids
+
+
+def _farthest_seeds(vectors: list[np.ndarray | None], count: int) -> np.ndarray:
+    """`count` starting centroids: the window least like the file's average voice, then each time the
+    window least like every centroid so far (deterministic, unlike random k-means++ starts)."""
+    known = [v for v in vectors if v is not None]
+    if not known:
+        return np.zeros((0, 0))
+    data = np.stack(known)
+    centroids = data[[int(np.argmin(data @ data.mean(axis=0)))]]
+    while len(centroids) < min(count, len(data)):
+        centroids = np.vstack([centroids, _farthest(data, centroids)])
+    return centroids
+
+
+def _farthest(data: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+    """The window least like its nearest centroid."""
+    return data[int(np.argmin(np.max(data @ centroids.T, axis=1)))]
 
 
 def _refine(data: np.ndarray, centroids: np.ndarray) -> np.ndarray:

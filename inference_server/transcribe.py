@@ -26,14 +26,16 @@ _IN_FLIGHT = 2  # batch work queued at once: live streams always find the device
 
 
 async def transcribe_audio(engine: Engine, settings: Settings, audio: np.ndarray, *,
-                           progress: Progress | None = None) -> Transcript:
+                           speakers: int | None = None, progress: Progress | None = None) -> Transcript:
+    """`speakers`: how many people speak, when known (labels are then exactly that many at most)."""
     utterances = await _segment(engine, settings, audio)
     gate = asyncio.Semaphore(_IN_FLIGHT)
 
     async def embed(clips: list[np.ndarray]) -> list[np.ndarray | None]:
         return list(await asyncio.gather(*(engine.speaker_embedding(c, priority=Priority.BATCH) for c in clips)))
 
-    pieces = await speaker_pieces([(u.start, u.audio) for u in utterances], embed, settings.speaker_threshold)
+    pieces = await speaker_pieces([(u.start, u.audio) for u in utterances], embed, settings.speaker_threshold,
+                                  speakers=speakers)
     done = 0
 
     async def recognize(piece: Piece) -> str:

@@ -11,6 +11,8 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from inference_server.offline_diarization import MAX_SPEAKERS
+
 from .settings import process_settings
 
 app = typer.Typer(help="Parley: a self-hosted voice AI room.", no_args_is_help=True,
@@ -84,12 +86,16 @@ def transcribe(file: Path = typer.Argument(..., exists=True, dir_okay=False, rea
                token: str = typer.Option(None, envvar="PARLEY_INFERENCE_TOKEN", help="Its bearer token."),
                reference: Path = typer.Option(None, "--reference", exists=True, dir_okay=False, readable=True,
                                               help="Score against who spoke when (.rttm) or who said what when "
-                                                   "(.stm): DER (no collar), WER, segments, on stderr.")) -> None:
+                                                   "(.stm): DER (no collar), WER, segments, on stderr."),
+               speakers: int = typer.Option(None, "--speakers", min=1, max=MAX_SPEAKERS,
+                                            help="How many people speak, when you know; "
+                                                 "otherwise found from the voices.")) -> None:
     """Transcribe an audio file with speaker labels and emotions."""
     from inference_server.formats import to_srt, to_text, to_vtt
 
     scored_against = _read_reference(reference) if reference else None
-    transcript = asyncio.run(_remote_transcribe(file, url, token) if url else _local_transcribe(file))
+    transcript = asyncio.run(_remote_transcribe(file, url, token, speakers) if url
+                             else _local_transcribe(file, speakers))
     render = {"json": lambda t: t.model_dump_json(indent=2), "srt": to_srt, "vtt": to_vtt, "txt": to_text}
     sys.stdout.write(render[format.value](transcript).rstrip("\n") + "\n")
     if scored_against is not None:
@@ -108,18 +114,18 @@ def _read_reference(path: Path):
         fail(str(exc))
 
 
-async def _remote_transcribe(file: Path, url: str, token: str | None):
+async def _remote_transcribe(file: Path, url: str, token: str | None, speakers: int | None):
     from inference_server.client import InferenceClient, InferenceError
 
     try:
         async with InferenceClient(url, token=token, timeout=3600) as client:
             with err.status(f"transcribing {file.name} on {url}"):
-                return await client.transcribe(file)
+                return await client.transcribe(file, speakers=speakers)
     except InferenceError as exc:
         fail(str(exc))
 
 
-async def _local_transcribe(file: Path):
+async def _local_transcribe(file: Path, speakers: int | None):
     from rich.progress import Progress
 
     from inference_server.audio import AudioError, decode_audio
@@ -147,7 +153,7 @@ async def _local_transcribe(file: Path):
     try:
         with Progress(console=err, transient=True) as progress:
             task = progress.add_task(f"transcribing {file.name}", total=None)
-            return await transcribe_audio(Engine(models, scheduler), settings, audio,
+            return await transcribe_audio(Engine(models, scheduler), settings, audio, speakers=speakers,
                                           progress=lambda done, total: progress.update(task, completed=done,
                                                                                        total=total))
     finally:

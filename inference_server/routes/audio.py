@@ -22,6 +22,7 @@ from ..formats import to_srt, to_vtt
 from ..protocol import SAMPLE_RATE, SpeakerEmbedding, SpeechRequest, Transcription, VerboseTranscription
 from ..scheduler import Priority
 from ..speech_formats import FORMATS, MEDIA_TYPES, Encoder, resample
+from ..offline_diarization import MAX_SPEAKERS
 from ..transcribe import transcribe_audio
 from .responses import ERRORS, SSE_EVENT
 
@@ -70,6 +71,8 @@ async def transcriptions(
     temperature: float | None = Form(None),
     stream: bool | None = Form(None),
     timestamp_granularities: list[str] | None = Form(None, alias="timestamp_granularities[]"),
+    speakers: int | None = Form(None, ge=1, le=MAX_SPEAKERS,
+                                description="How many people speak, when known; otherwise found from the voices"),
 ):
     check_model(engine, "asr", model)
     if language not in (None, "", "en"):
@@ -82,7 +85,8 @@ async def transcriptions(
         raise APIProblem(400, "timestamp_granularities: only 'segment' timestamps are available",
                          code="unsupported_parameter")
     audio = await read_upload(file, settings)
-    transcript = await unless_disconnected(request, transcribe_audio(engine, settings, audio))
+    transcript = await unless_disconnected(request, transcribe_audio(engine, settings, audio,
+                                                                            speakers=speakers))
     if response_format == "json":
         return Transcription(text=transcript.text)
     if response_format == "text":

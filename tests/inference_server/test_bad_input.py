@@ -48,6 +48,13 @@ def test_missing_file_field(http):
     assert r.status_code == 400 and "file" in error_of(r)["message"]
 
 
+@pytest.mark.parametrize("speakers", ["0", "7", "two"])
+def test_a_speaker_count_out_of_range_is_refused_by_name(http, speakers):
+    wav = encode_wav(np.zeros(16000, np.int16), 16000)
+    r = http.post("/v1/audio/transcriptions", files={"file": ("a.wav", wav)}, data={"speakers": speakers})
+    assert r.status_code == 400 and "speakers" in error_of(r)["message"]
+
+
 def test_oversized_upload_is_refused(model_settings, models):
     small = model_settings.model_copy(update={"max_upload_mb": 0.1})
     with serve(small, models) as url:

@@ -83,9 +83,6 @@ async def test_three_voices_talking_for_about_a_minute_without_pauses_keep_capti
     assert wer(normalized(" ".join(t for _, t in voices)), normalized(run.text)) <= 0.2, run.text
 
 
-@pytest.mark.xfail(reason="on this splice (short cards turns, ~9 s of that voice) the file pass still finds "
-                          "one speaker; it separated the dev set's no-gap splice (0.80 of the time right)",
-                   strict=True)
 async def test_file_transcription_re_segments_and_re_clusters_two_real_voices_without_pauses(inference_url, tmp_path):
     """The whole-file pass cuts the VAD's utterances where the voice changes and labels them."""
     import soundfile as sf

@@ -50,3 +50,28 @@ async def test_an_utterance_too_short_to_embed_takes_the_previous_speaker():
     pieces = await speaker_pieces([(0, speech((1, 3.0))), (SAMPLE_RATE * 5, speech((0, 0.3)))], fake_embed,
                                   threshold=0.7)
     assert [p.speaker for p in pieces] == ["S1", "S1"]
+
+
+async def alike_embed(clips):
+    """Two voices whose embeddings are close (cosine ~0.95), as GE2E windows of two women on a phone line are."""
+    rng = np.random.default_rng(len(clips))
+    axes = np.array([[1.0, 0.0, 0.0, 0.0], [0.95, 0.31, 0.0, 0.0]])
+    out = []
+    for clip in clips:
+        v = axes[voice_of(clip)] + rng.normal(scale=0.01, size=4)
+        out.append(v / np.linalg.norm(v))
+    return out
+
+
+async def test_a_known_speaker_count_separates_voices_no_threshold_would():
+    audio = speech((0, 5.0), (1, 5.0), (0, 5.0))
+    found = await speaker_pieces([(0, audio)], alike_embed, threshold=0.7)
+    assert {p.speaker for p in found} == {"S1"}  # too alike to split unasked
+    told = await speaker_pieces([(0, audio)], alike_embed, threshold=0.7, speakers=2)
+    assert [p.speaker for p in told] == ["S1", "S2", "S1"]
+    assert [round(p.end / SAMPLE_RATE) for p in told] == [5, 10, 15]
+
+
+async def test_one_speaker_told_keeps_one_label():
+    pieces = await speaker_pieces([(0, speech((0, 4.0), (1, 4.0)))], fake_embed, threshold=0.7, speakers=1)
+    assert {p.speaker for p in pieces} == {"S1"}
