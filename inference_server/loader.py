@@ -21,7 +21,7 @@ from .models.emotion import EmotionClassifier, PrototypeEmotion, TransformerEmot
 from .models.llm import LLM, LlamaCppLLM
 from .models.moonshine import MoonshineSTT
 from .models.speaker import ResemblyzerEncoder, SpeakerEncoder
-from .models.tts import TTS, PiperTTS
+from .models.tts import TTS, HibariTTS, PiperTTS
 from .models.turn import SmartTurnONNX, TurnDetector
 from .models.vad import VAD, SileroVAD
 
@@ -78,7 +78,7 @@ def load_models(settings: Settings) -> tuple[ModelSet, str, int]:
     _quiet_third_party()
     device = select_device(settings.device)
     threads = configure_threads(settings.threads)
-    entries = profile_entries(settings.model_profile, settings.llm_model, settings.asr_model)
+    entries = profile_entries(settings.model_profile, settings.llm_model, settings.asr_model, settings.tts_model)
     paths: dict[str, Path | None] = {}
     turn_entry = entries.pop("turn", None)
     for capability, entry in entries.items():
@@ -101,8 +101,7 @@ def load_models(settings: Settings) -> tuple[ModelSet, str, int]:
         entries["embeddings"].name, _dir(paths["embeddings"]), device=torch_device))
     emotion = timed("emotion", lambda: _emotion(entries["emotion"], paths["emotion"], embeddings, torch_device))
     llm = timed("llm", lambda: load_llm(entries["llm"], paths["llm"], device, threads))
-    tts = timed("tts", lambda: PiperTTS(entries["tts"].name, str(paths["tts"]),
-                                        device="cuda" if device == "cuda" else "cpu"))
+    tts = timed("tts", lambda: load_tts(entries["tts"], paths["tts"], device))
     turn = _turn_detector(turn_entry, settings, timed)
     return ModelSet(vad, asr, speaker, embeddings, emotion, llm, tts, turn), device, threads
 
@@ -131,6 +130,13 @@ def load_asr(entry: ModelEntry, path: Path, device: str, threads: int) -> STT:
         return MoonshineSTT(entry.name, _dir(path), device=device, threads=threads)
     return FasterWhisperSTT(entry.name, _dir(path), device=device,
                             compute_type="float16" if device == "cuda" else "int8", threads=threads)
+
+
+def load_tts(entry: ModelEntry, path: Path, device: str) -> TTS:
+    """The entry's voice: Hibari (its own phonemizer) or Piper (the default)."""
+    if entry.backend == "hibari":
+        return HibariTTS(entry.name, str(path))
+    return PiperTTS(entry.name, str(path), device="cuda" if device == "cuda" else "cpu")
 
 
 def _is_builtin(entry: ModelEntry) -> bool:

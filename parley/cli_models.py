@@ -40,7 +40,8 @@ def _selected(profile: Optional[str], names: list[str], all_models: bool = False
         return [catalog.get_entry(name) for name in names]
     if all_models:
         return list(catalog.CATALOG.values())
-    return list(catalog.profile_entries(profile or settings.model_profile, settings.llm_model, settings.asr_model).values())
+    return list(catalog.profile_entries(profile or settings.model_profile, settings.llm_model, settings.asr_model,
+                                        settings.tts_model).values())
 
 
 @models_app.command("pull")

@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     model_profile: Literal["cpu", "gpu"] = "cpu"
     llm_model: str = Field("", description="Catalog name of the chat model; empty = the profile's default.")
     asr_model: str = Field("", description="Catalog name of the speech recognizer; empty = the profile's default.")
+    tts_model: str = Field("", description="Catalog name of the assistant's voice; empty = the profile's default.")
     device: Literal["auto", "cuda", "mps", "cpu"] = "auto"
     threads: int = Field(0, description="CPU threads per model runtime; 0 = all cores.")
     max_upload_mb: float = Field(25.0, gt=0, description="Largest audio upload (multipart body).")

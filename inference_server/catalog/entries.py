@@ -186,6 +186,12 @@ _ENTRIES: tuple[ModelEntry, ...] = (
         "58afce0321b8d9c46d7cdf9c16500cc55a793b4220212dba6b70fb788b3baf06", 63201294,
         "en_US-joe-medium.onnx", "Piper voice en_US joe medium, 22.05 kHz (+ .onnx.json beside it)"),
     ModelEntry(
+        "tts", "hibari-heart",
+        PyPISource(("hibari-tts==0.2.1",), "hibari/assets/hibari.onnx"),
+        "5f70741d4e900f4e85d0037498736cc1b3e1b9a63a13546a5da1e63abf4fccd8", 7936868,
+        "hibari.onnx", "Hibari 'heart' voice: Kokoro-82M distilled, int8 ONNX, 24 kHz (Apache-2.0); "
+                       "needs the hibari-tts package for its phonemizer", backend="hibari"),
+    ModelEntry(
         "turn", "smart-turn-v3.2",
         PyPISource(("pipecat-ai==1.14.0",), "pipecat/audio/turn/smart_turn/data/smart-turn-v3.2-cpu.onnx"),
         "2bb026316b14a660486a75b1733cd3fbab8c2fd0314dc9af7be49f8cca967e4f", 8679182,
@@ -235,7 +241,7 @@ _CPU_PROFILE = {
     "embeddings": "all-minilm-l6-v2",
     "emotion": "emotion-prototype",
     "llm": "qwen2.5-coder-1.5b-instruct-q4_k_m",
-    "tts": "piper-en_US-joe-medium",
+    "tts": "hibari-heart",
     "turn": "smart-turn-v3.2",
 }
 PROFILES: dict[str, dict[str, str]] = {
@@ -257,12 +263,13 @@ def get_entry(name: str) -> ModelEntry:
         raise UnknownModel(f"unknown model '{name}': valid names are {valid}") from None
 
 
-def profile_entries(profile: str, llm_override: str = "", asr_override: str = "") -> dict[str, ModelEntry]:
-    """capability -> entry for a profile; the overrides (catalog names) replace its LLM / ASR."""
+def profile_entries(profile: str, llm_override: str = "", asr_override: str = "",
+                    tts_override: str = "") -> dict[str, ModelEntry]:
+    """capability -> entry for a profile; the overrides (catalog names) replace its LLM / ASR / TTS."""
     if profile not in PROFILES:
         raise ModelError(f"unknown model profile '{profile}': choose one of {', '.join(PROFILES)}")
     entries = {capability: get_entry(name) for capability, name in PROFILES[profile].items()}
-    for capability, override in (("llm", llm_override), ("asr", asr_override)):
+    for capability, override in (("llm", llm_override), ("asr", asr_override), ("tts", tts_override)):
         if override:
             entry = get_entry(override)
             if entry.capability != capability:

@@ -40,3 +40,22 @@ class PiperTTS(TTS):
         config = SynthesisConfig(length_scale=1.0 / speed)
         for chunk in self._voice.synthesize(text, syn_config=config):
             yield (np.clip(chunk.audio_float_array, -1.0, 1.0) * 32767).astype(np.int16)
+
+
+class HibariTTS(TTS):
+    """Hibari's "heart" voice (Kokoro-82M distilled, 24 kHz) with its own phonemizer: no espeak."""
+
+    backend = "hibari"
+
+    def __init__(self, name: str, path: str, *, device: str = "cpu") -> None:
+        super().__init__(name, path=path, device=device, capabilities=Capabilities(streaming=True))
+        from hibari import Hibari
+
+        # One thread: the package measured no gain from more, and the LLM wants the other core.
+        self._voice = Hibari(model=path, threads=1)
+        self._voice.g2p  # load the lexicons now, not on the first reply
+        self.sample_rate = int(self._voice.sample_rate)
+
+    def _synthesize_impl(self, text: str, speed: float) -> Iterator[np.ndarray]:
+        for chunk in self._voice.stream(text, speed=speed):
+            yield (np.clip(chunk, -1.0, 1.0) * 32767).astype(np.int16)

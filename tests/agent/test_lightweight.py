@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 HEAVY = ("torch", "faster_whisper", "ctranslate2", "onnxruntime", "llama_cpp", "resemblyzer",
-         "sentence_transformers", "piper", "transformers")
+         "sentence_transformers", "piper", "hibari", "transformers")
 
 
 def test_importing_the_agent_and_its_transport_loads_no_model_code():

@@ -17,7 +17,7 @@ from bench.audio import load_conversation
 
 ROOT = Path(__file__).resolve().parents[3]
 HEAVY = ("torch", "faster_whisper", "ctranslate2", "onnxruntime", "llama_cpp", "resemblyzer",
-         "sentence_transformers", "piper", "transformers")
+         "sentence_transformers", "piper", "hibari", "transformers")
 ROOM_BUDGET_MB = 100.0  # the architecture's target per room
 
 MEASURE = """

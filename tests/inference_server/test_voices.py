@@ -1,0 +1,43 @@
+"""The assistant's voices: each catalog voice loads from its pinned wheel and is heard right by the ASR."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bench.audio import resample
+from bench.metrics import normalize_text
+from inference_server import catalog
+from inference_server.catalog import ModelError, profile_entries
+from inference_server.loader import load_tts
+from inference_server.models.tts import HibariTTS, PiperTTS
+from inference_server.protocol import SAMPLE_RATE
+
+REPLY = "The capital of France is Paris. A spider has eight legs."
+
+
+def test_tts_override_replaces_the_profile_voice_and_checks_the_capability():
+    assert profile_entries("cpu", tts_override="hibari-heart")["tts"].name == "hibari-heart"
+    with pytest.raises(ModelError, match="not an tts"):
+        profile_entries("cpu", tts_override="whisper-tiny.en")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name,backend", [("hibari-heart", HibariTTS), ("piper-en_US-joe-medium", PiperTTS)])
+def test_each_voice_speaks_a_reply_sentence_by_sentence_and_is_heard_right(models, model_settings, name, backend):
+    entry = catalog.get_entry(name)
+    catalog.pull([name], model_settings.models_dir, progress=False)
+    tts = load_tts(entry, catalog.resolve(entry, model_settings.models_dir), "cpu")
+    try:
+        assert isinstance(tts, backend)
+        chunks = list(tts.synthesize(REPLY))
+        assert len(chunks) == 2 and all(c.dtype == np.int16 and len(c) > 0.5 * tts.sample_rate for c in chunks)
+        assert list(tts.synthesize("  ")) == []
+        audio = resample(np.concatenate(chunks).astype(np.float32) / 32768, tts.sample_rate, SAMPLE_RATE)
+        padded = np.concatenate([np.zeros(SAMPLE_RATE // 4, np.float32), audio, np.zeros(SAMPLE_RATE // 4, np.float32)])
+        heard = models.asr.recognize([padded])[0].text
+        # Content words, not a WER bound: Piper's audio varies run to run and tiny.en hears its "France is"
+        # as "Francis", its "legs" as "lugs" (bench/tts_voices.py measures each voice's WER).
+        assert {"capital", "paris", "spider", "has"} <= set(normalize_text(heard).split()), heard
+    finally:
+        tts.close()
