@@ -15,13 +15,36 @@ class TTS(ModelBackend):
     sample_rate: int
 
     def synthesize(self, text: str, *, speed: float = 1.0) -> Iterator[np.ndarray]:
-        """PCM16 mono chunks at `sample_rate`, one per sentence, as soon as each is ready."""
+        """PCM16 mono chunks at `sample_rate`, one per sentence, as soon as each is ready; each
+        starts at its first sound and keeps at most `TAIL_S` of silence after its last."""
         if not text.strip():
             return iter(())
-        return self._synthesize_impl(text, speed)
+        return (trimmed for chunk in self._synthesize_impl(text, speed)
+                if len(trimmed := trim_silence(chunk, self.sample_rate)))
 
     @abstractmethod
     def _synthesize_impl(self, text: str, speed: float) -> Iterator[np.ndarray]: ...
+
+
+LEAD_S = 0.02  # silence kept before a sentence's first sound
+TAIL_S = 0.15  # ...and after its last: a natural pause between sentences, no more
+_SILENT_DB = -40.0  # below the sentence's loudest 10 ms by this much is silence
+
+
+def trim_silence(pcm: np.ndarray, rate: int) -> np.ndarray:
+    """Hibari pads each sentence with ~0.3 s of silence before and ~0.45 s after: the reply's
+    first sound came 0.3 s later than its first chunk, and sentences were 0.75 s apart."""
+    frame = rate // 100
+    count = len(pcm) // frame
+    if count == 0:
+        return pcm
+    rms = np.sqrt(np.mean(pcm[: count * frame].astype(np.float32).reshape(count, frame) ** 2, axis=1))
+    loud = np.flatnonzero(rms > rms.max() * 10 ** (_SILENT_DB / 20)) if rms.max() > 0 else []
+    if not len(loud):
+        return pcm[:0]
+    start = max(0, loud[0] * frame - int(LEAD_S * rate))
+    end = min(len(pcm), (loud[-1] + 1) * frame + int(TAIL_S * rate))
+    return pcm[start:end]
 
 
 class PiperTTS(TTS):

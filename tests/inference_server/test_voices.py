@@ -10,7 +10,7 @@ from bench.metrics import normalize_text
 from inference_server import catalog
 from inference_server.catalog import ModelError, profile_entries
 from inference_server.loader import load_tts
-from inference_server.models.tts import HibariTTS, PiperTTS
+from inference_server.models.tts import LEAD_S, TAIL_S, HibariTTS, PiperTTS, trim_silence
 from inference_server.protocol import SAMPLE_RATE
 
 REPLY = "The capital of France is Paris. A spider has eight legs."
@@ -20,6 +20,21 @@ def test_tts_override_replaces_the_profile_voice_and_checks_the_capability():
     assert profile_entries("cpu", tts_override="hibari-heart")["tts"].name == "hibari-heart"
     with pytest.raises(ModelError, match="not an tts"):
         profile_entries("cpu", tts_override="whisper-tiny.en")
+
+
+def silence_around(pcm: np.ndarray, rate: int) -> tuple[float, float]:
+    """Seconds before the first and after the last sample above -40 dB of the loudest."""
+    loud = np.flatnonzero(np.abs(pcm.astype(np.float32)) > np.abs(pcm).max() * 0.01)
+    return loud[0] / rate, (len(pcm) - loud[-1] - 1) / rate
+
+
+def test_a_sentence_is_trimmed_to_its_sound_with_a_short_pause_after():
+    rate = 24000
+    tone = (np.sin(np.arange(rate) / rate * 2 * np.pi * 200) * 8000).astype(np.int16)
+    padded = np.concatenate([np.zeros(int(0.3 * rate), np.int16), tone, np.zeros(int(0.45 * rate), np.int16)])
+    before, after = silence_around(trim_silence(padded, rate), rate)
+    assert before <= LEAD_S + 0.01 and after <= TAIL_S + 0.01
+    assert len(trim_silence(np.zeros(rate, np.int16), rate)) == 0
 
 
 @pytest.mark.slow
@@ -33,6 +48,9 @@ def test_each_voice_speaks_a_reply_sentence_by_sentence_and_is_heard_right(model
         chunks = list(tts.synthesize(REPLY))
         assert len(chunks) == 2 and all(c.dtype == np.int16 and len(c) > 0.5 * tts.sample_rate for c in chunks)
         assert list(tts.synthesize("  ")) == []
+        for chunk in chunks:  # the reply is heard from its first chunk's first samples
+            before, after = silence_around(chunk, tts.sample_rate)
+            assert before <= LEAD_S + 0.01 and after <= TAIL_S + 0.01
         audio = resample(np.concatenate(chunks).astype(np.float32) / 32768, tts.sample_rate, SAMPLE_RATE)
         padded = np.concatenate([np.zeros(SAMPLE_RATE // 4, np.float32), audio, np.zeros(SAMPLE_RATE // 4, np.float32)])
         heard = models.asr.recognize([padded])[0].text
