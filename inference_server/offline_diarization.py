@@ -24,13 +24,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from .diarization import OnlineDiarizer
-from .protocol import SAMPLE_RATE
+from .protocol import MAX_SPEAKERS, SAMPLE_RATE
 
 WINDOW_S = 1.0
 HOP_S = 0.5
 MIN_RUN = 2  # windows: a shorter stretch of another label is noise
 KMEANS_ROUNDS = 10
-MAX_SPEAKERS = 6
 MIN_CLUSTER_WINDOWS = 4  # 3 s of windows: a voice heard less is not split off
 SPLIT_SIMILARITY = 0.895
 

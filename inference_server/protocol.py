@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 SAMPLE_RATE = 16000
 SAMPLE_WIDTH = 2  # bytes, PCM16
 TTS_SAMPLE_RATE = 24000  # speech out (`pcm`, the agents' reply audio): 24 kHz mono PCM16, as OpenAI's
+MAX_SPEAKERS = 6  # labels a transcription may hold (the `speakers` a caller can ask for)
 
 EMOTIONS = ("anger", "disgust", "fear", "joy", "neutral", "sadness", "surprise")
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from inference_server.offline_diarization import MAX_SPEAKERS
+from inference_server.protocol import MAX_SPEAKERS
 
 from .settings import process_settings
 

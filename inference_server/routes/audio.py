@@ -19,10 +19,9 @@ from ..deps import EngineDep, SettingsDep, check_model, identify_client, require
 from ..disconnects import unless_disconnected
 from ..errors import APIProblem
 from ..formats import to_srt, to_vtt
-from ..protocol import SAMPLE_RATE, SpeakerEmbedding, SpeechRequest, Transcription, VerboseTranscription
+from ..protocol import MAX_SPEAKERS, SAMPLE_RATE, SpeakerEmbedding, SpeechRequest, Transcription, VerboseTranscription
 from ..scheduler import Priority
 from ..speech_formats import FORMATS, MEDIA_TYPES, Encoder, resample
-from ..offline_diarization import MAX_SPEAKERS
 from ..transcribe import transcribe_audio
 from .responses import ERRORS, SSE_EVENT
 
