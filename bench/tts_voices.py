@@ -55,7 +55,8 @@ def _first_audio_s(tts, text: str) -> float:
     return elapsed
 
 
-def _heard(asr, pcm16: np.ndarray, rate: int) -> str:
+def heard(asr, pcm16: np.ndarray, rate: int) -> str:
+    """What `asr` hears in a voice's PCM16 audio at `rate` (resampled to 16 kHz, a little silence around)."""
     audio = resample(pcm16.astype(np.float32) / 32768.0, rate, SAMPLE_RATE)
     return asr.recognize([np.concatenate([np.zeros(SAMPLE_RATE // 4, np.float32), audio,
                                           np.zeros(SAMPLE_RATE // 4, np.float32)])])[0].text
@@ -69,17 +70,17 @@ def measure(voice: str, asrs: dict, settings: Settings, repeat: int) -> dict:
         _first_audio_s(tts, "Warm up.")
         firsts = [_first_audio_s(tts, text) for text in REPLIES for _ in range(repeat)]
         audio_s = synth_s = 0.0
-        heard: dict[str, list[str]] = {name: [] for name in asrs}
+        heard_by: dict[str, list[str]] = {name: [] for name in asrs}
         for text in REPLIES:
             started = time.perf_counter()
             pcm = np.concatenate(list(tts.synthesize(text)))
             synth_s += time.perf_counter() - started
             audio_s += len(pcm) / tts.sample_rate
             for name, asr in asrs.items():
-                heard[name].append(_heard(asr, pcm, tts.sample_rate))
+                heard_by[name].append(heard(asr, pcm, tts.sample_rate))
         result = {"voice": voice, "sample_rate": tts.sample_rate,
                   "first_audio_s": percentiles(firsts), "rtf": round(synth_s / audio_s, 4)}
-        for name, texts in heard.items():
+        for name, texts in heard_by.items():
             result[f"wer_{name}"] = round(wer(" ".join(REPLIES), " ".join(texts)), 4)
             result[f"misheard_{name}"] = [(ref, hyp) for ref, hyp in zip(REPLIES, texts) if wer(ref, hyp) > 0]
         return result

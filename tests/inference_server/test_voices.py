@@ -5,13 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench.audio import resample
 from bench.metrics import normalize_text
+from bench.tts_voices import heard
 from inference_server import catalog
 from inference_server.catalog import ModelError, profile_entries
 from inference_server.loader import load_tts
 from inference_server.models.tts import LEAD_S, TAIL_S, HibariTTS, PiperTTS, trim_silence
-from inference_server.protocol import SAMPLE_RATE
 
 REPLY = "The capital of France is Paris. A spider has eight legs."
 
@@ -51,11 +50,9 @@ def test_each_voice_speaks_a_reply_sentence_by_sentence_and_is_heard_right(model
         for chunk in chunks:  # the reply is heard from its first chunk's first samples
             before, after = silence_around(chunk, tts.sample_rate)
             assert before <= LEAD_S + 0.01 and after <= TAIL_S + 0.01
-        audio = resample(np.concatenate(chunks).astype(np.float32) / 32768, tts.sample_rate, SAMPLE_RATE)
-        padded = np.concatenate([np.zeros(SAMPLE_RATE // 4, np.float32), audio, np.zeros(SAMPLE_RATE // 4, np.float32)])
-        heard = models.asr.recognize([padded])[0].text
+        said = heard(models.asr, np.concatenate(chunks), tts.sample_rate)
         # Content words, not a WER bound: Piper's audio varies run to run and tiny.en hears its "France is"
         # as "Francis", its "legs" as "lugs" (bench/tts_voices.py measures each voice's WER).
-        assert {"capital", "paris", "spider", "has"} <= set(normalize_text(heard).split()), heard
+        assert {"capital", "paris", "spider", "has"} <= set(normalize_text(said).split()), said
     finally:
         tts.close()
