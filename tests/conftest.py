@@ -51,6 +51,14 @@ def audio_cache(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("audio")
 
 
+@pytest.fixture(scope="session")
+def real_dev_set(tmp_path_factory):
+    """The dev set's real recordings and conversations (no synthetic voices), built once per run."""
+    from bench.devset import build
+
+    return build(tmp_path_factory.mktemp("dev"), synthetic=False)
+
+
 def _missing_models(exc: Exception):
     pytest.fail(f"{exc} (run `make models-test`)", pytrace=False)
 

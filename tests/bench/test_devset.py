@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from bench.audio import load_pcm16k
-from bench.devset import build
 from bench.devset.degrade import opus_round_trip, telephone
 from bench.devset.sources import RealClip
 from bench.devset.splice import splice
@@ -60,8 +59,8 @@ def test_opus_round_trip_keeps_length_and_waveform(bitrate):
 
 
 @pytest.mark.slow
-def test_real_dev_set_references_match_its_audio(tmp_path):
-    dev = build(tmp_path / "dev", synthetic=False)
+def test_real_dev_set_references_match_its_audio(real_dev_set):
+    dev = real_dev_set
     sets = {name: len(dev.clips_of(name)) for name in ("librivox", "real-short", "real-other")}
     assert sets == {"librivox": 5, "real-short": 6, "real-other": 1}
     assert len({clip.speaker for clip in dev.clips}) == 4  # four different real people

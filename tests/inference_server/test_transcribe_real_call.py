@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from bench.audio import pcm16_array
-from bench.devset import build
 from bench.devset.sources import pyannote_call
 from bench.metrics import der, wer
 from bench.reference import read_reference
@@ -35,14 +34,9 @@ async def test_the_two_women_of_a_real_phone_call_are_told_apart(inference_url, 
     assert der(turns, transcript.segments, collar=0.0).der <= most
 
 
-@pytest.fixture(scope="module")
-def dev_set(tmp_path_factory):
-    return build(tmp_path_factory.mktemp("dev"), synthetic=False)
-
-
-async def test_two_real_readers_with_short_gaps_are_transcribed_word_for_word(inference_url, dev_set):
+async def test_two_real_readers_with_short_gaps_are_transcribed_word_for_word(inference_url, real_dev_set):
     """LibriVox reader and the cards speaker; the cards' "five five" once decoded as "5, 5, 5, …" to the token cap."""
-    conversation = next(c for c in dev_set.conversations if c.kind == "spliced-gaps" and not c.telephone)
+    conversation = next(c for c in real_dev_set.conversations if c.kind == "spliced-gaps" and not c.telephone)
     reference = read_reference(conversation.stm)
     async with InferenceClient(inference_url, timeout=300) as client:
         transcript = await client.transcribe(Path(conversation.path))
