@@ -15,7 +15,7 @@ COPY prompts prompts
 COPY supabase supabase
 # CPU torch first, so nothing pulls the CUDA build; GPU images override TORCH_INDEX and CMAKE_ARGS.
 ARG TORCH_INDEX=https://download.pytorch.org/whl/cpu
-ARG LLAMA_CMAKE_ARGS="-DMTMD_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_CURL=OFF"
+ARG LLAMA_CMAKE_ARGS="-DGGML_NATIVE=OFF -DMTMD_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_CURL=OFF"
 RUN pip install --no-cache-dir torch==2.13.0 --index-url ${TORCH_INDEX} \
     && CMAKE_ARGS="${LLAMA_CMAKE_ARGS}" pip install --no-cache-dir llama-cpp-python==0.3.36 \
     && pip install --no-cache-dir -e ".[inference,api,livekit]"

@@ -5,9 +5,19 @@ VENV := .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 TORCH := torch==2.13.0
+# On x86, every instruction-set extension this CPU has except AMX, instead of -march=native: on CPUs
+# with AMX (Sapphire Rapids) ggml moves the weights to its AMX kernels, which segfault on the first
+# decode (llama.cpp issue 20824; seen here on this machine kind).
+CPU_FLAGS := $(shell grep -m1 '^flags' /proc/cpuinfo 2>/dev/null)
+X86_EXTENSIONS := SSE42:sse4_2 AVX:avx AVX2:avx2 FMA:fma F16C:f16c BMI2:bmi2 AVX_VNNI:avx_vnni \
+	AVX512:avx512f AVX512_VBMI:avx512vbmi AVX512_VNNI:avx512_vnni AVX512_BF16:avx512_bf16
+LLAMA_X86_ARGS := $(if $(filter avx,$(CPU_FLAGS)),-DGGML_NATIVE=OFF $(foreach e,$(X86_EXTENSIONS),\
+	-DGGML_$(word 1,$(subst :, ,$(e)))=$(if $(filter $(word 2,$(subst :, ,$(e))),$(CPU_FLAGS)),ON,OFF)))
 # llama-cpp-python compiles from source; these options cut the build to ~5 min on 2 cores.
 LLAMA_CMAKE_ARGS := -DMTMD_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
-	-DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_CURL=OFF
+	-DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_CURL=OFF $(LLAMA_X86_ARGS)
+# The built wheel is kept per build options: pip's own cache would hand back a wheel built with others.
+LLAMA_WHEELS := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/parley/llama-cpp-python-0.3.36-$(shell echo '$(LLAMA_CMAKE_ARGS)' | sha1sum | cut -c1-12)
 TEST_APT := chromium espeak-ng sox pocketsphinx-testdata iproute2 libportaudio2
 TEST_LLM := smollm2-135m-instruct-q4_1
 TEST_ASR := moonshine-base-en
@@ -37,7 +47,9 @@ $(BIN)/python: | apt-run
 # torch first: anything that depends on it must find the CPU build already installed.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install $(TORCH)
-	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(BIN)/pip install "llama-cpp-python==0.3.36"
+	ls $(LLAMA_WHEELS)/llama_cpp_python-*.whl >/dev/null 2>&1 || CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" \
+		CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(BIN)/pip wheel --no-deps --no-cache-dir -w $(LLAMA_WHEELS) "llama-cpp-python==0.3.36"
+	$(BIN)/pip install $(LLAMA_WHEELS)/llama_cpp_python-0.3.36-*.whl
 	$(BIN)/pip install -e ".[inference,api]"
 	touch $@
 
