@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -28,6 +29,9 @@ from enum import IntEnum
 from typing import Any, TypeVar
 
 from .metrics import Metrics
+
+# One line per job at DEBUG (PARLEY_DEBUG_LOGGERS=inference_server.jobs): who waited behind whom on a turn.
+job_log = logging.getLogger("inference_server.jobs")
 
 T = TypeVar("T")
 _DONE = object()
@@ -246,13 +250,21 @@ class Scheduler:
             with self._device_lock:
                 results = self._call(head, jobs)
         except BaseException as exc:  # noqa: BLE001 - delivered to every waiting caller
+            self._ran(jobs, waited=now - head.enqueued, ran=time.monotonic() - started)
             for job in jobs:
                 job.loop.call_soon_threadsafe(_fail, job.future, exc)
         else:
+            self._ran(jobs, waited=now - head.enqueued, ran=time.monotonic() - started)
             for job, result in zip(jobs, results):
                 job.loop.call_soon_threadsafe(_succeed, job.future, result)
-        finally:
-            self.metrics.model_latency.labels(model=head.model).observe(time.monotonic() - started)
+
+    def _ran(self, jobs: list[_Job], *, waited: float, ran: float) -> None:
+        """Recorded before the callers hear back: whoever reads the metrics or log next sees this job."""
+        head = jobs[0]
+        self.metrics.model_latency.labels(model=head.model).observe(ran)
+        if job_log.isEnabledFor(logging.DEBUG):
+            job_log.debug("%s %s client=%s waited=%.3f ran=%.3f batch=%d", head.model, head.priority.name,
+                          head.client or "-", waited, ran, len(jobs))
 
     def _call(self, head: _Job, jobs: list[_Job]) -> list[Any]:
         if head.batch_fn is None:

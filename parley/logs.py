@@ -16,3 +16,5 @@ def setup_logging(settings: Settings, *, console: bool = True) -> None:
         handlers.append(logging.StreamHandler())
     logging.basicConfig(level=settings.log_level.upper(), handlers=handlers, force=True,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for name in filter(None, (part.strip() for part in settings.debug_loggers.split(","))):
+        logging.getLogger(name).setLevel(logging.DEBUG)

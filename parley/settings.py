@@ -23,6 +23,8 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(Path.home() / ".parley", description="All state: models, database, logs.")
     log_level: str = "INFO"
+    debug_loggers: str = Field("", description="Comma-separated loggers to log at DEBUG whatever log_level says, "
+                                               "e.g. inference_server.jobs,agent.conversation (a turn's timeline).")
 
     # Inference server
     inference_host: str = "127.0.0.1"

@@ -200,6 +200,7 @@ class RoomConversation:
             self._prefill()
 
     async def _preflight(self, event: UserPreflight) -> None:
+        log.debug("room %s: preflight from %s: %r", self.room, event.participant_id, event.text)
         if is_filler(event.text):
             return
         turn = self._turn
@@ -211,6 +212,7 @@ class RoomConversation:
         await self._maybe_start_turn(event)
 
     async def _turn_ended(self, event: UserTurnEnded) -> None:
+        log.debug("room %s: %s's turn ended", self.room, event.participant_id)
         self._turn_over[event.participant_id] = event.end
         turn = self._turn
         if turn is not None and turn.speaker_id == event.participant_id and not turn.confirmed_at:
@@ -251,6 +253,7 @@ class RoomConversation:
             turn.timers.append(self._later(0.0, self._confirm, turn))  # the turn is over already
         else:
             turn.timers.append(self._later(self.options.end_of_turn_timeout_s, self._end_of_turn_timeout, turn))
+        log.debug("room %s: turn %d starts on %s", self.room, turn.number, "preflight" if preflight else "final")
         self._spawn(self._run_turn(turn, pending))
 
     async def _run_turn(self, turn: _Turn, pending: HumanLine | None) -> None:
@@ -270,6 +273,7 @@ class RoomConversation:
             except Exception as exc:  # noqa: BLE001 - a reply without memories beats no reply
                 log.warning("room %s: memory recall failed: %r", self.room, exc)
                 memories = []
+            log.debug("room %s: turn %d recalled %d memories", self.room, turn.number, len(memories))
             if memories:
                 turn.reply.messages = self._prompt.messages(lines, self._people(), memories=memories)
         try:

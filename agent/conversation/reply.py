@@ -167,6 +167,7 @@ class SpokenReply:
         sentences = 0
         loop = asyncio.get_running_loop()
         requested = now()
+        log.debug("reply requested: %d messages", len(self.messages))
         stream = self.client.chat_stream(self.messages, max_tokens=self.options.max_tokens,
                                          temperature=self.options.temperature, stop=self.stop or None)
         try:
@@ -174,6 +175,7 @@ class SpokenReply:
                 async for token in stream:
                     if self.ttft is None:
                         self.ttft = now() - requested
+                        log.debug("first token after %.3f s", self.ttft)
                     deadline.reschedule(loop.time() + self.options.token_timeout_s)
                     for sentence in splitter.push(token):
                         sentences += self._queue_sentence(queue, sentence, sentences)
@@ -221,6 +223,7 @@ class SpokenReply:
             async for chunk in audio:
                 if self.ttfb is None:
                     self.ttfb = now() - requested
+                    log.debug("first audio of %r after %.3f s", sentence.text, self.ttfb)
                 if not self._confirmed.is_set():
                     deadline.reschedule(None)  # waiting for the turn to end is not the TTS being slow
                     await self._confirmed.wait()

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 
 import pytest
 
 from inference_server.scheduler import Priority, Scheduler, current_client
+from parley.logs import setup_logging
+from parley.settings import Settings
 from tests.waiting import until
 
 
@@ -155,6 +158,36 @@ async def clocked():
     s.start()
     yield s, clock
     s.stop()
+
+
+async def test_debug_loggers_show_every_job_with_its_wait_in_the_log(tmp_path):
+    clock = Clock()
+    scheduler = Scheduler(clock=clock)
+    scheduler.start()
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    root.handlers.clear()  # set-up replaces (and closes) the root's handlers: pytest's are put back after
+    try:
+        setup_logging(Settings(data_dir=tmp_path, debug_loggers="inference_server.jobs"), console=False)
+        gate, busy = await _occupy(scheduler)
+        token = current_client.set("stream:7")
+        reply = asyncio.create_task(scheduler.run(lambda: "token", priority=Priority.REPLY, model="llm"))
+        current_client.reset(token)
+        await until(lambda: _queued(scheduler) == 1)
+        clock.now += 1.25  # the reply waits this long behind the busy job
+        gate.set()
+        assert await reply == "token"
+        await busy
+    finally:
+        scheduler.stop()
+        for handler in root.handlers:
+            handler.close()
+        root.handlers[:] = handlers
+        root.setLevel(level)
+        logging.getLogger("inference_server.jobs").setLevel(logging.NOTSET)
+    lines = (tmp_path / "logs" / "parley.log").read_text().splitlines()
+    [line] = [line for line in lines if " llm REPLY " in line]
+    assert "DEBUG inference_server.jobs" in line and "client=stream:7 waited=1.250" in line
 
 
 async def _occupy(scheduler: Scheduler) -> tuple[threading.Event, asyncio.Task]:
