@@ -130,12 +130,14 @@ class LlamaCppLLM(LLM):
 
     def _chat_impl(self, messages: list[dict[str, str]], max_tokens: int, temperature: float,
                    top_p: float, stop: list[str]) -> Iterator[ChatChunk]:
+        if self._formatter is not None:
+            self._restore_longest_prefix(self._prompt_tokens(messages))
         stream = self._llama.create_chat_completion(messages=messages, max_tokens=max_tokens,
                                                     temperature=temperature, top_p=top_p,
                                                     stop=stop or None, stream=True)
         produced = 0
         finish: str | None = None
-        for part in stream:
+        for part in self._unsaved(stream):
             choice = part["choices"][0]
             text = choice["delta"].get("content") or ""
             finish = choice.get("finish_reason") or finish
@@ -143,6 +145,27 @@ class LlamaCppLLM(LLM):
                 produced += 1
                 yield ChatChunk(text=text)
         yield ChatChunk(text="", finish_reason=finish or "stop", completion_tokens=produced)
+
+    def _unsaved(self, stream: Iterator[dict]) -> Iterator[dict]:
+        """`stream`'s parts, with llama-cpp-python's cache out of its reach while it runs.
+
+        It saves the whole context after the last token (0.2-0.5 s on 2 cores) inside the job
+        that ends the stream, so the last sentence's speech waited for it. The prompt's prefix is
+        restored above instead, and the room's next prefill saves what its next reply extends.
+        Detached per step only: between steps the cache is there for everyone else.
+        """
+        llama = self._llama
+        while True:
+            cache = llama.cache
+            if self._formatter is not None:
+                llama.cache = None
+            try:
+                part = next(stream, None)
+            finally:
+                llama.cache = cache
+            if part is None:
+                return
+            yield part
 
 
 def _template_formatter(llama):

@@ -65,3 +65,20 @@ async def test_a_reply_extending_a_prefilled_prompt_starts_from_it(engine: Engin
         break
     warm_s = time.perf_counter() - started  # the reply's first token
     assert warm_s < cold_s / 3, (warm_s, cold_s)
+
+
+async def test_a_reply_ends_without_saving_the_context(engine: Engine, models: ModelSet, monkeypatch):
+    """llama-cpp-python saved the whole context after a reply's last token, inside the job that
+    ends the stream: the last sentence's speech waited 0.2-0.5 s for it. Prefills still save."""
+    llama = models.llm._llama
+    saves = []
+    save_state = llama.save_state
+    monkeypatch.setattr(llama, "save_state", lambda: saves.append("saved") or save_state())
+    messages = long_conversation("retro", 3)
+    await engine.prefill(messages)
+    assert saves == ["saved"]
+    reply = [*messages, {"role": "user", "content": "Parley, say hello."}]
+    chunks = [chunk async for chunk in engine.chat(reply, max_tokens=8, temperature=0.0, top_p=1.0)]
+    assert chunks[-1].finish_reason and "".join(c.text for c in chunks).strip()
+    assert saves == ["saved"], "the reply saved the context after its last token"
+    assert llama.cache is not None
