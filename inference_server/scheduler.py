@@ -141,8 +141,9 @@ class Scheduler:
                     yield value
         finally:
             if holder and hasattr(holder[0], "close"):
-                # Closing runs the generator's cleanup on the device thread's terms.
-                await self.run(holder[0].close, priority=priority, model=model)
+                # Closing runs the generator's cleanup on the device thread's terms; it is no model
+                # work, so it does not queue behind the reply path it often makes way for.
+                await self.run(holder[0].close, priority=min(priority, Priority.REPLY), model=model)
 
     def queue_depth(self) -> dict[Priority, int]:
         with self._cond:

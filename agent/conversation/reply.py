@@ -167,7 +167,7 @@ class SpokenReply:
         sentences = 0
         loop = asyncio.get_running_loop()
         requested = now()
-        log.debug("reply requested: %d messages", len(self.messages))
+        log.debug("reply requested: %d messages, the last %r", len(self.messages), self.messages[-1]["content"][-120:])
         stream = self.client.chat_stream(self.messages, max_tokens=self.options.max_tokens,
                                          temperature=self.options.temperature, stop=self.stop or None)
         try:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from abc import abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from .base import Capabilities, ModelBackend
+
+log = logging.getLogger(__name__)
 
 # A 1.5B model evaluates ~100-200 prompt tokens a second on 2 CPU cores: a chunk holds the
 # device ~0.5 s, where a whole prompt in one job held a speaker's final back for seconds.
@@ -93,6 +96,7 @@ class LlamaCppLLM(LLM):
             return
         tokens = self._prompt_tokens(messages)
         evaluated = self._restore_longest_prefix(tokens)
+        log.debug("prefill: %d of %d prompt tokens evaluated already", evaluated, len(tokens))
         yield evaluated
         if evaluated == len(tokens):
             return
@@ -131,7 +135,9 @@ class LlamaCppLLM(LLM):
     def _chat_impl(self, messages: list[dict[str, str]], max_tokens: int, temperature: float,
                    top_p: float, stop: list[str]) -> Iterator[ChatChunk]:
         if self._formatter is not None:
-            self._restore_longest_prefix(self._prompt_tokens(messages))
+            tokens = self._prompt_tokens(messages)
+            log.debug("chat: %d of %d prompt tokens evaluated already", self._restore_longest_prefix(tokens),
+                      len(tokens))
         stream = self._llama.create_chat_completion(messages=messages, max_tokens=max_tokens,
                                                     temperature=temperature, top_p=top_p,
                                                     stop=stop or None, stream=True)

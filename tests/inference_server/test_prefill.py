@@ -12,6 +12,7 @@ import pytest
 from inference_server.engine import Engine
 from inference_server.loader import ModelSet
 from inference_server.scheduler import Priority, Scheduler
+from tests.waiting import until
 
 pytestmark = pytest.mark.slow
 
@@ -82,3 +83,41 @@ async def test_a_reply_ends_without_saving_the_context(engine: Engine, models: M
     assert chunks[-1].finish_reason and "".join(c.text for c in chunks).strip()
     assert saves == ["saved"], "the reply saved the context after its last token"
     assert llama.cache is not None
+
+
+async def test_a_prefill_makes_way_for_a_reply_and_saves_nothing(engine: Engine, models: ModelSet, monkeypatch):
+    """A reply asked while a prefill runs (the agent prefills the reply's own prompt while it looks
+    up memories) takes the LLM at the next chunk, and the prefill's state save (0.3-0.5 s on 2
+    cores) is skipped: the reply evaluates the rest at its own priority."""
+    llm = models.llm
+    first_chunk_done, go = threading.Event(), threading.Event()
+    chunks = llm.prefill_chunks
+    saves = []
+    save_state = llm._llama.save_state
+    monkeypatch.setattr(llm._llama, "save_state", lambda: saves.append("saved") or save_state())
+
+    def observed(messages, **kwargs):
+        for evaluated in chunks(messages, **kwargs):
+            if evaluated:
+                first_chunk_done.set()
+                go.wait(60)  # the next chunk waits until the reply is waiting
+            yield evaluated
+
+    monkeypatch.setattr(llm, "prefill_chunks", observed)
+    messages = long_conversation("planning")
+    prefill = asyncio.create_task(engine.prefill(messages))
+    await asyncio.to_thread(first_chunk_done.wait, 60)
+    reply = [*messages, {"role": "user", "content": "Parley, what is left to check?"}]
+    answer = asyncio.create_task(_first_token(engine, reply))
+    await until(lambda: engine.chats_waiting == 1)
+    go.set()
+    assert (await answer).text
+    evaluated = await prefill
+    assert 0 < evaluated < llm.count_prompt_tokens(messages), "the prefill went on while a reply waited"
+    assert saves == []
+
+
+async def _first_token(engine: Engine, messages):
+    async for chunk in engine.chat(messages, max_tokens=4, temperature=0.0, top_p=1.0):
+        if chunk.text:
+            return chunk
