@@ -22,9 +22,13 @@ def test_tts_override_replaces_the_profile_voice_and_checks_the_capability():
 
 
 def silence_around(pcm: np.ndarray, rate: int) -> tuple[float, float]:
-    """Seconds before the first and after the last sample above -40 dB of the loudest."""
-    loud = np.flatnonzero(np.abs(pcm.astype(np.float32)) > np.abs(pcm).max() * 0.01)
-    return loud[0] / rate, (len(pcm) - loud[-1] - 1) / rate
+    """Seconds before the first and after the last 10 ms above -40 dB of the loudest 10 ms: sound as a
+    listener hears it (a sample-peak threshold sits higher and counted Piper's soft onsets as silence)."""
+    frame = rate // 100
+    count = len(pcm) // frame
+    rms = np.sqrt(np.mean(pcm[: count * frame].astype(np.float32).reshape(count, frame) ** 2, axis=1))
+    loud = np.flatnonzero(rms > rms.max() * 0.01)
+    return loud[0] * frame / rate, (len(pcm) - (loud[-1] + 1) * frame) / rate
 
 
 def test_a_sentence_is_trimmed_to_its_sound_with_a_short_pause_after():
