@@ -3,7 +3,11 @@
 The first words are what the room waits for, so the first chunk is the first clause: it ends
 at a comma, semicolon, colon or dash, or after `first_chunk_words` words, or with the
 sentence, whichever comes first. The rest goes out sentence by sentence (a voice reads a
-whole sentence better, and by then the audio is ahead of the room).
+whole sentence better, and by then the audio is ahead of the room). Four words, not eight:
+the LLM makes ~10 tokens a second on 2 cores, so each word waited for is ~0.1 s of silence
+(`parley bench voice`: e2e p50 2.20 -> 1.78 s), while the voice's four words last longer than
+the rest of the sentence takes to come; the join costs ~0.1 s of pause, no intelligibility
+(bench/tts_voices.py --first-chunk-words).
 """
 
 from __future__ import annotations
@@ -25,11 +29,11 @@ def speakable(text: str) -> str:
 
 
 class SentenceSplitter:
-    def __init__(self, *, first_clause_words: int = 2, first_chunk_words: int = 8) -> None:
+    def __init__(self, *, first_clause_words: int = 2, first_chunk_words: int = 4) -> None:
         self._buffer = ""
         self._first = True
         self._first_clause_words = first_clause_words  # fewer words before a comma stay with the next clause
-        self._first_chunk_words = first_chunk_words
+        self.first_chunk_words = first_chunk_words
 
     def push(self, text: str) -> list[str]:
         """Sentences completed by `text`: a terminator ends one without waiting for the next token,
@@ -70,6 +74,6 @@ class SentenceSplitter:
                 return match.end()
         # No clause mark yet: cut after the Nth word once the next one has begun (the Nth is whole).
         spans = list(re.finditer(r"\S+", self._buffer))
-        if len(spans) > self._first_chunk_words:
-            return spans[self._first_chunk_words - 1].end()
+        if len(spans) > self.first_chunk_words:
+            return spans[self.first_chunk_words - 1].end()
         return None

@@ -55,8 +55,8 @@ def test_several_humans_need_the_name_or_a_follow_up_question():
 
 def test_sentences_come_out_as_soon_as_they_end():
     splitter = SentenceSplitter()
-    assert splitter.push("The capital of France is Paris") == []
-    assert splitter.push(".") == ["The capital of France is Paris."], "no waiting for the next token"
+    assert splitter.push("Paris is lovely") == []
+    assert splitter.push(".") == ["Paris is lovely."], "no waiting for the next token"
     out = []
     for token in [" Dr", ".", " Smith", " says", " 3", ".", "5", "!", " Two", " plus", " two", " is", " 4", ".", " Ok"]:
         out += splitter.push(token)
@@ -64,13 +64,13 @@ def test_sentences_come_out_as_soon_as_they_end():
     assert splitter.flush() == ["Ok"]
 
 
-def test_a_long_first_sentence_is_cut_at_a_comma():
+def test_a_long_first_sentence_is_cut_after_four_words_then_the_rest_by_sentence():
     splitter = SentenceSplitter()
     out = []
     text = "Well, the answer depends on many things, for example the weather. Then more, and more. "
     for word in text.split(" "):
         out += splitter.push(word + " ")
-    assert out == ["Well, the answer depends on many things,", "for example the weather.", "Then more, and more."]
+    assert out == ["Well, the answer depends", "on many things, for example the weather.", "Then more, and more."]
 
 
 def _chunks(text: str) -> list[str]:
@@ -85,14 +85,13 @@ def _chunks(text: str) -> list[str]:
 @pytest.mark.parametrize("text, chunks", [
     # the first clause goes to TTS alone; later text by sentence
     ("Sure, the capital of France is Paris. It is lovely.",
-     ["Sure, the capital of France is Paris.", "It is lovely."]),  # "Sure," is one word: kept with the rest
+     ["Sure, the capital of", "France is Paris.", "It is lovely."]),  # "Sure," is one word: kept with the rest
     ("Of course, the capital of France is Paris.", ["Of course,", "the capital of France is Paris."]),
-    ("An hour has sixty minutes - and a minute sixty seconds.",
-     ["An hour has sixty minutes -", "and a minute sixty seconds."]),
-    ("Spiders have eight legs—insects have six.", ["Spiders have eight legs—", "insects have six."]),
+    ("An hour - and a minute - has sixty seconds.", ["An hour -", "and a minute - has sixty seconds."]),
+    ("Spiders have legs—insects have six.", ["Spiders have legs—", "insects have six."]),
     ("The tallest mountain on Earth above sea level is Mount Everest in Nepal.",
-     ["The tallest mountain on Earth above sea level", "is Mount Everest in Nepal."]),  # 8 words, no mark
-    ("Paris is the capital of France.", ["Paris is the capital of France."]),  # short: one sentence
+     ["The tallest mountain on", "Earth above sea level is Mount Everest in Nepal."]),  # 4 words, no mark
+    ("Spiders have eight legs.", ["Spiders have eight legs."]),  # short: one sentence
     ("It costs 1,000 dollars, roughly.", ["It costs 1,000 dollars,", "roughly."]),  # no cut inside a number
     ("Yes. Then, later, more words here.", ["Yes.", "Then, later, more words here."]),  # only the first chunk
 ])
