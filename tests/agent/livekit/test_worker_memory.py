@@ -21,7 +21,7 @@ HEAVY = ("torch", "faster_whisper", "ctranslate2", "onnxruntime", "llama_cpp", "
 ROOM_BUDGET_MB = 100.0  # the architecture's target per room
 
 MEASURE = """
-import asyncio, json, sys
+import asyncio, json, os, sys
 import psutil
 import agent.livekit.worker  # what `parley agent --livekit` runs: livekit-agents, transport, pool
 from agent.inference_pool import InferencePool
@@ -68,6 +68,10 @@ async def main():
     print(json.dumps(report))
 
 asyncio.run(main())
+# The LiveKit SDK's native runtime can abort the interpreter's own exit (a tokio thread panics in an FFI
+# callback while it is disposed at exit: SIGABRT in 1 of 4 runs here); the report is complete by now.
+sys.stdout.flush()
+os._exit(0)
 """
 
 
