@@ -75,6 +75,11 @@ class Segmenter:
         return self._start
 
     @property
+    def min_speech(self) -> int:
+        """Fewest samples of speech that make an utterance; anything shorter is a blip."""
+        return self._min_speech
+
+    @property
     def last_speech_end(self) -> int:
         """Sample where the VAD last heard speech (the silence since then is a pause)."""
         return self._last_speech_end

@@ -200,6 +200,12 @@ class TranscriptionStream:
             candidate.task.cancel()
         if len(audio) or self._segment:
             # After mid-speech finals the utterance always gets its `last` one, empty if nothing followed.
+            if self._segment and self._segmenter.last_speech_end - start < self._segmenter.min_speech:
+                # A breath or click after a sentence's final is no speech, and Whisper makes up words on
+                # it ("Thank you so much for watching"): the utterance closes without its words.
+                if text is not None:
+                    text.cancel()
+                text, audio = None, audio[:0]
             self._commit(start, event.end, text or self._recognize(audio), audio, last=True)
 
     # --- mid-speech finals ------------------------------------------------------------------

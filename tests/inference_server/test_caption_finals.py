@@ -190,3 +190,17 @@ async def test_silence_gives_no_events_at_all():
         await stream.feed(bytes(640))
     await stream.finish()
     assert events == []
+
+
+async def test_a_blip_after_a_sentence_final_is_not_decoded_into_words():
+    """A breath after a sentence's final (shorter than any utterance the VAD keeps) closed the
+    utterance with its own decode, and Whisper made up "Thank you so much for watching" on it."""
+    words = sentence("this is the first sentence.", 0.25) + [Word("um", 0.1)]
+    got = finals(await run(words))
+    assert [(f.text, f.last) for f in got] == [("this is the first sentence.", False), ("", True)]
+
+
+async def test_a_short_word_after_a_sentence_final_is_still_captioned():
+    words = sentence("this is the first sentence.", 0.25) + [Word("yes", 0.3)]
+    got = finals(await run(words))
+    assert [(f.text, f.last) for f in got] == [("this is the first sentence.", False), ("yes.", True)]
