@@ -17,8 +17,6 @@ LiveKit's names), collected over the same turns.
 from __future__ import annotations
 
 import asyncio
-import os
-import platform
 import time
 import uuid
 from pathlib import Path
@@ -93,6 +91,7 @@ async def bench_voice(audio: list[Path], url: str | None = None, barge_ins: int 
 
 
 async def _run(files: list[Path], url: str, barge_ins: int) -> dict:
+    watch = MachineWatch()
     client = ListeningClient(url, f"voice-{uuid.uuid4().hex[:8]}", "Bench")
     await client.join()
     await asyncio.sleep(6.0)  # as a person would: the room's prompt is prefilled meanwhile
@@ -108,7 +107,7 @@ async def _run(files: list[Path], url: str, barge_ins: int) -> dict:
             trials.append(await barge_in_trial(client, story, stop))
     finally:
         await client.leave()
-    return _summary(turns, trials)
+    return _summary(turns, trials, watch)
 
 
 def _speech_end(audio: np.ndarray) -> float:
@@ -187,7 +186,7 @@ def _p50_p95(values: list[float]) -> dict[str, float | None]:
     return {"p50": round(stats["p50"], 3), "p95": round(stats["p95"], 3)}
 
 
-def _summary(turns: list[dict], trials: list[dict]) -> dict:
+def _summary(turns: list[dict], trials: list[dict], watch: MachineWatch) -> dict:
     metrics = [t["metrics"] for t in turns]
     return {
         "e2e_latency_s": _p50_p95([t["e2e"] for t in turns if t["e2e"] is not None]),
@@ -202,6 +201,5 @@ def _summary(turns: list[dict], trials: list[dict]) -> dict:
                    "cut_off": sum(t["cut_off"] for t in turns),
                    "barge_in_attempts": len(trials),
                    "barge_ins_timed": sum(t["stop"] is not None for t in trials)},
-        "machine": {"cpus": os.cpu_count(), "load_avg_1m": round(os.getloadavg()[0], 2), "cpu": platform.processor()
-                    or platform.machine()},
+        "machine": watch.describe(),
     }
