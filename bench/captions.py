@@ -1,10 +1,12 @@
 """Live-caption benchmark: play one audio file into a Parley room and time the captions.
 
 Everything is measured at the client, on its clock, so it includes WebRTC transport:
-- final latency: end of an utterance in the played audio -> its final caption arriving.
-  Utterance ends come from the audio itself: the end of the last loud stretch (10 ms frames
-  within 35 dB of the file's peak) inside the final's [start, end + 0.3 s] window, mapped
-  to wall-clock as `first sample sent + t`. The window's slack covers the VAD's post-roll.
+- final latency: end of the final's speech in the played audio -> the final arriving.
+  Where the speech stops inside the final, the end comes from the audio itself: the end of
+  the last loud stretch (10 ms frames within 35 dB of the file's peak) in (start, end + 0.3 s],
+  mapped to wall-clock as `first sample sent + t`; the slack covers the VAD's post-roll. A
+  final cut inside continuous speech (a sentence end, a speaker change: the audio stays loud
+  past its end) ends where it was cut, its own `end`.
 - interim lag: how far an interim's text trails the live audio when it arrives:
   (arrival - first sample sent) - the interim's `end` (audio time its text was decoded to).
 
@@ -53,8 +55,18 @@ def speech_regions(samples: np.ndarray, sample_rate: int = 16000, min_gap_s: flo
 
 
 def utterance_end(final: dict, regions: list[tuple[float, float]]) -> float | None:
-    ends = [end for _, end in regions if final["start"] - END_SLACK_S <= end <= final["end"] + END_SLACK_S]
-    return max(ends) if ends else None
+    """Where the final's speech ends in the audio; None for a final over silence (nothing to time).
+
+    A loud stretch that ended before the final began is an earlier final's: counting it made a
+    final cut in continuous speech look seconds late.
+    """
+    start, end = final["start"], final["end"]
+    ends = [stop for _, stop in regions if start < stop <= end + END_SLACK_S]
+    if ends:
+        return max(ends)
+    if any(begin < end <= stop for begin, stop in regions):
+        return end  # cut inside speech that goes on
+    return None
 
 
 def summarize(client: RoomClient, samples: np.ndarray, reference: str | None,
@@ -64,15 +76,17 @@ def summarize(client: RoomClient, samples: np.ndarray, reference: str | None,
     finals = [r for r in client.of_type("final") if r.event["participant_id"] == own]
     interims = [r for r in client.of_type("interim") if r.event["participant_id"] == own]
     regions = speech_regions(samples)
-    latencies = []
+    timed = {}
     for received in finals:
         end = utterance_end(received.event, regions)
         if end is not None:
-            latencies.append(received.at - (t0 + end))
+            timed[id(received)] = round(received.at - (t0 + end), 3)
+    latencies = list(timed.values())
     lags = [(r.at - t0) - r.event["end"] for r in interims]
     text = " ".join(r.event["text"] for r in finals)
     result = {
-        "finals": [{k: r.event[k] for k in ("text", "speaker", "start", "end")} for r in finals],
+        "finals": [{**{k: r.event[k] for k in ("text", "speaker", "start", "end")}, "latency_s": timed.get(id(r))}
+                   for r in finals],
         "interim_lag_s": _p50_p95(lags),
         "final_latency_s": _p50_p95(latencies),
         "counts": {"finals": len(finals), "finals_timed": len(latencies), "interims": len(interims),
