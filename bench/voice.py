@@ -26,6 +26,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from bench.audio import load_pcm16k, render_turn
 from bench.captions import speech_regions
+from bench.machine import MachineWatch
 from bench.metrics import percentiles
 from bench.parley_process import running_parley
 from bench.room_client import RTC_RATE, RoomClient
