@@ -55,7 +55,7 @@ class Settings(BaseSettings):
     max_utterance_s: float = 20.0
     sentence_pause_ms: int = 150  # a caption may end at a pause this short after a complete sentence
     max_caption_s: float = 7.5  # no live caption longer than this, pause or not
-    change_window_s: float = 1.0  # speaker-change windows: length of each voice embedding
+    change_window_s: float = 1.5  # speaker-change windows: length of each voice embedding
     change_hop_s: float = 0.5  # ...taken this often while someone speaks
     change_threshold: float = 0.7  # adjacent windows less similar than this: another voice
     speaker_threshold: float = 0.72
