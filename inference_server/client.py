@@ -18,7 +18,7 @@ import httpx
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from .protocol import (ChatCompletion, ChatCompletionChunk, EmotionResponse, EmotionResult, ErrorEvent,
+from .protocol import (APIError, ChatCompletion, ChatCompletionChunk, EmotionResponse, EmotionResult, ErrorEvent,
                        Health, ServerInfo, SpeakerEmbedding, StreamConfig, StreamEnd, StreamEvent,
                        StreamFlush, Transcript, VerboseTranscription, stream_event_adapter)
 
@@ -174,12 +174,20 @@ class InferenceClient:
                 if not response.is_success:
                     await response.aread()
                     _raise_for(response)
+                done = False
                 async for line in response.aiter_lines():
-                    if not line.startswith("data: ") or line == "data: [DONE]":
+                    if line == "data: [DONE]":
+                        done = True
+                    if not line.startswith("data: ") or done:
                         continue
+                    if line.startswith('data: {"error"'):  # the server's failure after its 200
+                        error = APIError.model_validate_json(line[6:]).error
+                        raise InferenceError(error.message, code=error.code)
                     chunk = ChatCompletionChunk.model_validate_json(line[6:])
                     if chunk.choices and chunk.choices[0].delta.content:
                         yield chunk.choices[0].delta.content
+                if not done:
+                    raise InferenceError("the reply stream ended before its end", code="stream_truncated")
         except httpx.TransportError as exc:
             raise InferenceError(f"inference server connection lost: {exc}") from exc
 

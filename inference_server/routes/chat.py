@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
 
@@ -12,10 +13,12 @@ from fastapi.responses import StreamingResponse
 from ..deps import EngineDep, check_model, identify_client, require_token
 from ..disconnects import unless_disconnected
 from ..errors import APIProblem
-from ..protocol import (ChatChoice, ChatChunkChoice, ChatCompletion, ChatCompletionChunk,
+from ..protocol import (APIError, ChatChoice, ChatChunkChoice, ChatCompletion, ChatCompletionChunk,
                         ChatCompletionRequest, ChatDelta, ChatMessage, ChatPrefillRequest,
                         ChatPrefillResponse, RequestMessage, Usage)
 from .responses import ERRORS, SSE_EVENT
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/v1", dependencies=[Depends(require_token), Depends(identify_client)],
                    responses=ERRORS)
@@ -105,10 +108,17 @@ async def chat_completions(body: ChatCompletionRequest, engine: EngineDep, reque
         async def events():
             yield event([ChatChunkChoice(delta=ChatDelta(role="assistant", content=""))])
             completion_tokens = 0
-            async for chunk in chunks:
-                delta = ChatDelta(content=chunk.text) if chunk.text else ChatDelta()
-                completion_tokens = chunk.completion_tokens or completion_tokens
-                yield event([ChatChunkChoice(delta=delta, finish_reason=chunk.finish_reason)])
+            try:
+                async for chunk in chunks:
+                    delta = ChatDelta(content=chunk.text) if chunk.text else ChatDelta()
+                    completion_tokens = chunk.completion_tokens or completion_tokens
+                    yield event([ChatChunkChoice(delta=delta, finish_reason=chunk.finish_reason)])
+            except Exception as exc:  # noqa: BLE001 - the 200 is sent: the error goes in the stream, as OpenAI's does
+                log.exception("chat stream %s failed after %d tokens", completion_id, completion_tokens)
+                body = APIError(error=APIError.Body(message=f"the model failed mid-reply: {exc}",
+                                                    type="server_error", code="model_failed"))
+                yield f"data: {body.model_dump_json()}\n\n"
+                return  # no [DONE]: the reply is not complete
             if include_usage:
                 yield event([], completion_tokens)
             yield "data: [DONE]\n\n"

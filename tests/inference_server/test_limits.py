@@ -14,6 +14,7 @@ from pydantic import SecretStr
 
 from bench.server import running_server as serve
 from inference_server.audio import encode_wav
+from inference_server.client import InferenceClient, InferenceError
 from tests.waiting import until
 
 pytestmark = pytest.mark.slow
@@ -179,3 +180,26 @@ async def test_an_abandoned_chat_stops_generating(inference_url):
 
 async def _at_least(value, floor: float) -> bool:
     return await value >= floor
+
+
+async def test_a_model_failing_mid_reply_is_an_error_in_the_stream_not_a_lost_connection(inference_url, models,
+                                                                                          monkeypatch):
+    real_chat = models.llm._chat_impl
+
+    def fails_after_two_tokens(*args, **kwargs):
+        chunks = real_chat(*args, **kwargs)
+        yield next(chunks)
+        yield next(chunks)
+        raise RuntimeError("llama_decode returned -3")
+
+    monkeypatch.setattr(models.llm, "_chat_impl", fails_after_two_tokens)
+    heard: list[str] = []
+    async with InferenceClient(inference_url) as client:
+        with pytest.raises(InferenceError) as failed:
+            async for text in client.chat_stream([{"role": "user", "content": "Count to twenty."}], max_tokens=30):
+                heard.append(text)
+        assert len(heard) == 2, "the tokens before the failure still arrive"
+        assert failed.value.code == "model_failed" and "llama_decode returned -3" in str(failed.value)
+        # the server is fine afterwards: the next reply streams to its end
+        monkeypatch.setattr(models.llm, "_chat_impl", real_chat)
+        assert "".join([t async for t in client.chat_stream([{"role": "user", "content": "Say hi."}], max_tokens=5)])
