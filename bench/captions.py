@@ -76,17 +76,14 @@ def summarize(client: RoomClient, samples: np.ndarray, reference: str | None,
     finals = [r for r in client.of_type("final") if r.event["participant_id"] == own]
     interims = [r for r in client.of_type("interim") if r.event["participant_id"] == own]
     regions = speech_regions(samples)
-    timed = {}
-    for received in finals:
-        end = utterance_end(received.event, regions)
-        if end is not None:
-            timed[id(received)] = round(received.at - (t0 + end), 3)
-    latencies = list(timed.values())
+    ends = [utterance_end(r.event, regions) for r in finals]
+    per_final = [None if end is None else round(r.at - (t0 + end), 3) for r, end in zip(finals, ends)]
+    latencies = [latency for latency in per_final if latency is not None]
     lags = [(r.at - t0) - r.event["end"] for r in interims]
     text = " ".join(r.event["text"] for r in finals)
     result = {
-        "finals": [{**{k: r.event[k] for k in ("text", "speaker", "start", "end")}, "latency_s": timed.get(id(r))}
-                   for r in finals],
+        "finals": [{**{k: r.event[k] for k in ("text", "speaker", "start", "end")}, "latency_s": latency}
+                   for r, latency in zip(finals, per_final)],
         "interim_lag_s": _p50_p95(lags),
         "final_latency_s": _p50_p95(latencies),
         "counts": {"finals": len(finals), "finals_timed": len(latencies), "interims": len(interims),

@@ -18,7 +18,7 @@ import json
 
 import numpy as np
 
-from bench.audio import load_pcm16k
+from bench.audio import SAMPLE_RATE, load_pcm16k
 from bench.devset.build import build
 from bench.machine import MachineWatch
 from bench.reference import read_rttm
@@ -26,7 +26,6 @@ from inference_server.loader import load_models
 from inference_server.speaker_changes import SpeakerChangeDetector
 from parley.settings import Settings
 
-RATE = 16000
 SINGLE_SPEAKER_SETS = ("librivox", "real-short", "real-other")
 
 
@@ -47,7 +46,7 @@ def detect(windows: list[tuple[int, np.ndarray | None]], window: int, hop: int, 
     changes = [change for end, embedding in windows if (change := detector.add(end, embedding)) is not None]
     if (last := detector.pending()) is not None:
         changes.append(last)
-    return [change / RATE for change in changes]
+    return [change / SAMPLE_RATE for change in changes]
 
 
 def match(found: list[float], truth: list[float], tolerance: float) -> int:
@@ -72,13 +71,13 @@ def main() -> None:
     watch = MachineWatch()
     dev = build()
     models, _, _ = load_models(Settings())
-    hop = int(args.hop * RATE)
+    hop = int(args.hop * SAMPLE_RATE)
     files = [(c.name, load_pcm16k(c.path), reference_changes(c.rttm)) for c in dev.conversations]
     files += [(c.name, load_pcm16k(c.path), []) for s in SINGLE_SPEAKER_SETS for c in dev.clips_of(s)]
     rows = []
     for window_s in args.window or [1.0, 1.5]:
-        window = int(window_s * RATE)
-        embedded = [(name, truth, len(audio) / RATE, window_embeddings(models.speaker.embed, audio, window, hop))
+        window = int(window_s * SAMPLE_RATE)
+        embedded = [(name, truth, len(audio) / SAMPLE_RATE, window_embeddings(models.speaker.embed, audio, window, hop))
                     for name, audio, truth in files]
         for threshold in args.threshold or [0.5, 0.6, 0.7]:
             row = {"window_s": window_s, "threshold": threshold, "known_after_s": round(window_s + args.hop, 2),

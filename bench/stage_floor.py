@@ -92,20 +92,21 @@ def main() -> None:
     models.llm.prefill([{"role": "system", "content": system}])
     questions = iter(QUESTIONS * 2)
 
+    def ask(question: str, max_tokens: int):
+        messages = [{"role": "system", "content": system}, {"role": "user", "content": f"Alex: {question}"}]
+        return models.llm.chat(messages, max_tokens=max_tokens, temperature=0.0, top_p=1.0)
+
     def first_token() -> None:  # a new question each time: only the system prompt is a cached prefix
-        messages = [{"role": "system", "content": system}, {"role": "user", "content": f"Alex: {next(questions)}"}]
-        _first(models.llm.chat(messages, max_tokens=8, temperature=0.0, top_p=1.0))
+        _first(ask(next(questions), 8))
 
     piece_tokens: list[int] = []
     token_times: list[float] = []
 
     def first_piece() -> None:
-        messages = [{"role": "system", "content": system}, {"role": "user", "content": f"Alex: {next(questions)}"}]
-        piece_tokens.append(_first_piece(models.llm.chat(messages, max_tokens=32, temperature=0.0, top_p=1.0)))
+        piece_tokens.append(_first_piece(ask(next(questions), 32)))
 
     def one_token() -> None:
-        messages = [{"role": "system", "content": system}, {"role": "user", "content": f"Alex: {QUESTION}"}]
-        with contextlib.closing(iter(models.llm.chat(messages, max_tokens=32, temperature=0.0, top_p=1.0))) as stream:
+        with contextlib.closing(iter(ask(QUESTION, 32))) as stream:
             next(stream)  # the prompt is evaluated by now
             started = time.perf_counter()
             next(stream)

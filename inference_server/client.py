@@ -180,10 +180,11 @@ class InferenceClient:
                         done = True
                     if not line.startswith("data: ") or done:
                         continue
-                    if line.startswith('data: {"error"'):  # the server's failure after its 200
-                        error = APIError.model_validate_json(line[6:]).error
+                    payload = json.loads(line[6:])
+                    if "error" in payload:  # the server's failure after its 200
+                        error = APIError.model_validate(payload).error
                         raise InferenceError(error.message, code=error.code)
-                    chunk = ChatCompletionChunk.model_validate_json(line[6:])
+                    chunk = ChatCompletionChunk.model_validate(payload)
                     if chunk.choices and chunk.choices[0].delta.content:
                         yield chunk.choices[0].delta.content
                 if not done:

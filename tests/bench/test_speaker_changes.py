@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.speaker_changes import RATE, detect, match
+from bench.audio import SAMPLE_RATE as RATE
+from bench.speaker_changes import detect, match
 
 
 def test_a_found_change_counts_for_one_true_change_within_the_tolerance():
