@@ -48,6 +48,15 @@ class OnlineDiarizer:
             return speaker.label
         return self._new(embedding, duration)
 
+    def same_speaker(self, a: np.ndarray, b: np.ndarray) -> bool:
+        """Whether two stretches of speech would both get the same known speaker's label."""
+        if not self.speakers:
+            return False
+        centroids = np.stack([s.centroid for s in self.speakers])
+        to_a, to_b = centroids @ a, centroids @ b
+        nearest = int(np.argmax(to_a))
+        return nearest == int(np.argmax(to_b)) and min(to_a[nearest], to_b[nearest]) >= self.threshold
+
     def _new(self, embedding: np.ndarray, duration: float) -> str:
         speaker = _Speaker(f"S{len(self.speakers) + 1}", embedding * max(duration, 0.1), duration)
         self.speakers.append(speaker)

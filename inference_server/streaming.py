@@ -98,7 +98,8 @@ class TranscriptionStream:
         self._diarizer = OnlineDiarizer(threshold=settings.speaker_threshold)
         self._changes = SpeakerChangeDetector(window=int(settings.change_window_s * SAMPLE_RATE),
                                               hop=int(settings.change_hop_s * SAMPLE_RATE),
-                                              threshold=settings.change_threshold)
+                                              threshold=settings.change_threshold,
+                                              distinct=lambda a, b: not self._diarizer.same_speaker(a, b))
         self._recent = np.zeros(0, np.float32)  # the newest audio, for change windows
         self._window_task: tuple[int, asyncio.Task] | None = None
         self._interim_every = int(settings.interim_interval_ms * SAMPLE_RATE / 1000)
