@@ -22,7 +22,7 @@ from .models.embeddings import SentenceTransformerEmbedder, TextEmbedder
 from .models.emotion import EmotionClassifier, PrototypeEmotion, TransformerEmotion
 from .models.llm import LLM, LlamaCppLLM
 from .models.moonshine import MoonshineSTT
-from .models.speaker import ResemblyzerEncoder, SpeakerEncoder
+from .models.speaker import CamPlusPlusEncoder, ResemblyzerEncoder, SpeakerEncoder
 from .models.tts import TTS, HibariTTS, PiperTTS
 from .models.turn import SmartTurnONNX, TurnDetector
 from .models.vad import VAD, SileroVAD
@@ -92,12 +92,19 @@ def _quiet_third_party() -> None:
         pass
 
 
+def _speaker(entry: ModelEntry, path: Path, device: str) -> SpeakerEncoder:
+    if entry.backend == "campplus":
+        return CamPlusPlusEncoder(entry.name, str(path / entry.main_file))
+    return ResemblyzerEncoder(entry.name, str(path), device=device)
+
+
 def load_models(settings: Settings) -> tuple[ModelSet, str, int]:
     """Load every model of the profile once. Returns (models, device, threads)."""
     _quiet_third_party()
     device = select_device(settings.device)
     threads = configure_threads(settings.threads)
-    entries = profile_entries(settings.model_profile, settings.llm_model, settings.asr_model, settings.tts_model)
+    entries = profile_entries(settings.model_profile, settings.llm_model, settings.asr_model, settings.tts_model,
+                                settings.speaker_model)
     paths: dict[str, Path | None] = {}
     turn_entry = entries.pop("turn", None)
     for capability, entry in entries.items():
@@ -114,8 +121,7 @@ def load_models(settings: Settings) -> tuple[ModelSet, str, int]:
     torch_device = device
     vad = timed("vad", lambda: SileroVAD(entries["vad"].name, str(paths["vad"])))
     asr = timed("asr", lambda: load_asr(entries["asr"], paths["asr"], asr_device, threads))
-    speaker = timed("speaker", lambda: ResemblyzerEncoder(entries["speaker"].name, str(paths["speaker"]),
-                                                          device=torch_device))
+    speaker = timed("speaker", lambda: _speaker(entries["speaker"], paths["speaker"], torch_device))
     embeddings = timed("embeddings", lambda: SentenceTransformerEmbedder(
         entries["embeddings"].name, _dir(paths["embeddings"]), device=torch_device))
     emotion = timed("emotion", lambda: _emotion(entries["emotion"], paths["emotion"], embeddings, torch_device))

@@ -3,14 +3,12 @@
 Live diarization must label each final as it comes; a file can be looked at whole. The VAD's
 utterances often hold two voices (no pause between turns), so:
 1. every utterance is covered by voice-embedding windows (`WINDOW_S` long, every `HOP_S`);
-   1 s windows every 0.5 s: on the real telephone call of the dev set, 1.5 s windows every
-   0.75 s gave DER 50 %, 1 s windows 24 % (bench/RESULTS.md);
-2. the online pass over the utterances (OnlineDiarizer) seeds the speakers; more are split off
-   the windows while the split is clear (`_more_speakers`), then k-means (cosine) labels all
-   windows: measured on real LibriVox/cards splices with no gaps, 2-speaker k-means of 1-2 s
-   windows labelled 89-97% of the time right, the utterance-level pass ~78%. When the caller
-   knows how many people speak (`speakers`), k-means gets exactly that many: GE2E windows of
-   telephone speech do not tell one voice from two by any similarity threshold;
+2. the windows start as one speaker, and another is split off while the split is clear
+   (`_more_speakers`: the new cluster has enough windows and its centroid is less alike to
+   every other than the speaker model's `split` similarity); k-means (cosine) then labels all
+   windows. Seeding from whole utterances instead found one speaker on the dev set's real
+   telephone call, whose utterances each hold both women (bench/RESULTS.md). When the caller
+   knows how many people speak (`speakers`), k-means gets exactly that many;
 3. window labels are smoothed (a run shorter than `MIN_RUN` windows joins its neighbours) and
    each utterance is cut where the label changes, at a window boundary.
 Each piece is then decoded and labelled on its own.
@@ -23,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .diarization import OnlineDiarizer
+from .models.speaker import VoiceSimilarity
 from .protocol import MAX_SPEAKERS, SAMPLE_RATE
 
 WINDOW_S = 1.0
@@ -31,7 +29,6 @@ HOP_S = 0.5
 MIN_RUN = 2  # windows: a shorter stretch of another label is noise
 KMEANS_ROUNDS = 10
 MIN_CLUSTER_WINDOWS = 4  # 3 s of windows: a voice heard less is not split off
-SPLIT_SIMILARITY = 0.895
 
 Embed = Callable[[list[np.ndarray]], Awaitable[list[np.ndarray | None]]]
 
@@ -44,7 +41,7 @@ class Piece:
 
 
 async def speaker_pieces(utterances: Sequence[tuple[int, np.ndarray]], embed: Embed,
-                         threshold: float, *, speakers: int | None = None) -> list[Piece]:
+                         similarity: VoiceSimilarity, *, speakers: int | None = None) -> list[Piece]:
     """`utterances` are (start sample, audio). Returns them cut at speaker changes, labelled S1, S2, ...
 
     `speakers`: how many people speak, when the caller knows; otherwise found from the voices."""
@@ -54,11 +51,7 @@ async def speaker_pieces(utterances: Sequence[tuple[int, np.ndarray]], embed: Em
         starts = range(0, max(1, len(audio) - window + hop), hop)
         spans += [(index, s, min(len(audio), s + window)) for s in starts]
     vectors = await embed([utterances[i][1][s:e] for i, s, e in spans])
-    if speakers:
-        seeds = _farthest_seeds(vectors, speakers)
-    else:
-        whole = await embed([audio for _, audio in utterances])
-        seeds = _more_speakers(vectors, _speakers(whole, [len(a) / SAMPLE_RATE for _, a in utterances], threshold))
+    seeds = _farthest_seeds(vectors, speakers) if speakers else _more_speakers(vectors, similarity.split)
     labels = _kmeans(vectors, seeds)
     pieces: list[Piece] = []
     for index, (start, audio) in enumerate(utterances):
@@ -69,31 +62,33 @@ async def speaker_pieces(utterances: Sequence[tuple[int, np.ndarray]], embed: Em
     return _renumber(pieces)
 
 
-def _speakers(embeddings: list[np.ndarray | None], durations: list[float], threshold: float) -> np.ndarray:
-    diarizer = OnlineDiarizer(threshold=threshold)
-    for embedding, duration in zip(embeddings, durations):
-        diarizer.assign(embedding, duration)
-    if not diarizer.speakers:
+def _more_speakers(vectors: list[np.ndarray | None], split: float) -> np.ndarray:
+    """Centroids: one voice, then another split off while the split is clear. A split is kept when the
+    new cluster has `MIN_CLUSTER_WINDOWS` windows and its centroid is less similar than `split` to every
+    other. Each split starts from the window least like every centroid, or, when that one is a stray
+    (its cluster stays too small), from the mean of the least alike tenth."""
+    known = [v for v in vectors if v is not None]
+    if not known:
         return np.zeros((0, 0))
-    return np.stack([s.centroid for s in diarizer.speakers])
-
-
-def _more_speakers(vectors: list[np.ndarray | None], seeds: np.ndarray) -> np.ndarray:
-    """Splits off another speaker while the split is clear: the online pass misses voices that never
-    had an utterance of their own (no pause at their turns). A split is kept when the new cluster
-    has `MIN_CLUSTER_WINDOWS` windows and its centroid is less similar than `SPLIT_SIMILARITY` to
-    every other (measured: one real reader split in two scored 0.91, two real voices 0.84-0.89)."""
-    data = np.stack([v for v in vectors if v is not None]) if any(v is not None for v in vectors) else None
-    if data is None or not len(seeds):
-        return seeds
-    centroids = seeds
+    data = np.stack(known)
+    mean = data.mean(axis=0)
+    centroids = (mean / (np.linalg.norm(mean) + 1e-9))[None]
     while len(centroids) < MAX_SPEAKERS:
-        trial = _refine(data, np.vstack([centroids, _farthest(data, centroids)]))
-        sizes = np.bincount(np.argmax(data @ trial.T, axis=1), minlength=len(trial))
-        if sizes.min() < MIN_CLUSTER_WINDOWS or float(np.max(trial[:-1] @ trial[-1])) >= SPLIT_SIMILARITY:
-            break
+        for start in (_farthest(data, centroids), _least_alike_tenth(data, centroids)):
+            trial = _refine(data, np.vstack([centroids, start]))
+            sizes = np.bincount(np.argmax(data @ trial.T, axis=1), minlength=len(trial))
+            if sizes.min() >= MIN_CLUSTER_WINDOWS and float(np.max(trial[:-1] @ trial[-1])) < split:
+                break
+        else:
+            return centroids
         centroids = trial
     return centroids
+
+
+def _least_alike_tenth(data: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+    nearest = np.max(data @ centroids.T, axis=1)
+    mean = data[np.argsort(nearest)[:max(MIN_CLUSTER_WINDOWS, len(data) // 10)]].mean(axis=0)
+    return mean / (np.linalg.norm(mean) + 1e-9)
 
 
 def _farthest_seeds(vectors: list[np.ndarray | None], count: int) -> np.ndarray:

@@ -95,10 +95,12 @@ class TranscriptionStream:
                                      max_caption_s=settings.max_caption_s)
         self._pause_samples = int(self._policy.sentence_pause_ms * SAMPLE_RATE / 1000)
         self._min_split = int(0.5 * SAMPLE_RATE)  # no final shorter than this from a speaker change
-        self._diarizer = OnlineDiarizer(threshold=settings.speaker_threshold)
+        similarity = engine.models.speaker.similarity.overridden(same_speaker=settings.speaker_threshold,
+                                                                 change=settings.change_threshold)
+        self._diarizer = OnlineDiarizer(threshold=similarity.same_speaker)
         self._changes = SpeakerChangeDetector(window=int(settings.change_window_s * SAMPLE_RATE),
                                               hop=int(settings.change_hop_s * SAMPLE_RATE),
-                                              threshold=settings.change_threshold,
+                                              threshold=similarity.change,
                                               distinct=lambda a, b: not self._diarizer.same_speaker(a, b))
         self._recent = np.zeros(0, np.float32)  # the newest audio, for change windows
         self._window_task: tuple[int, asyncio.Task] | None = None

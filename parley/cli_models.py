@@ -41,7 +41,7 @@ def _selected(profile: Optional[str], names: list[str], all_models: bool = False
     if all_models:
         return list(catalog.CATALOG.values())
     return list(catalog.profile_entries(profile or settings.model_profile, settings.llm_model, settings.asr_model,
-                                        settings.tts_model).values())
+                                        settings.tts_model, settings.speaker_model).values())
 
 
 @models_app.command("pull")

@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     llm_model: str = Field("", description="Catalog name of the chat model; empty = the profile's default.")
     asr_model: str = Field("", description="Catalog name of the speech recognizer; empty = the profile's default.")
     tts_model: str = Field("", description="Catalog name of the assistant's voice; empty = the profile's default.")
+    speaker_model: str = Field("", description="Catalog name of the voice (speaker) embedder; empty = the profile's "
+                                              "default.")
     device: Literal["auto", "cuda", "mps", "cpu"] = "auto"
     threads: int = Field(0, description="CPU threads per model runtime; 0 = all cores.")
     max_upload_mb: float = Field(25.0, gt=0, description="Largest audio upload (multipart body).")
@@ -57,8 +59,9 @@ class Settings(BaseSettings):
     max_caption_s: float = 7.5  # no live caption longer than this, pause or not
     change_window_s: float = 1.5  # speaker-change windows: length of each voice embedding
     change_hop_s: float = 0.5  # ...taken this often while someone speaks
-    change_threshold: float = 0.7  # adjacent windows less similar than this: another voice
-    speaker_threshold: float = 0.72
+    # Similarities are on the speaker model's own scale: empty = that model's calibrated values.
+    change_threshold: float | None = None  # adjacent windows less similar than this: another voice
+    speaker_threshold: float | None = None  # an utterance this similar to a known speaker is that speaker
 
     # End of turn (inference_server/turn_taking.py)
     turn_silence_ms: int = Field(200, ge=32, le=2000, description="Pause after which a turn is judged "

