@@ -18,6 +18,7 @@ _PAD_FRAMES = 200  # 2 s of silence after a clip keeps trimmed-context decoding 
 # A window of at least 10 s: sub-second clips in a 3 s window were repeated ("Nice work. Nice
 # work."), and a fixed floor makes a clip decode the same alone or batched with others.
 _MIN_FRAMES = 1000
+_MIN_ECHO_TOKENS = 5  # a shorter phrase said twice may be what was said
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,22 @@ def without_loop(tokens: list[int]) -> list[int]:
     while block := repeated_tail(tokens, 1):
         tokens = tokens[:-block]
     return tokens
+
+
+def without_echo(tokens: list[int], min_block: int = _MIN_ECHO_TOKENS, max_gap: int = 2) -> list[int]:
+    """A decode that ends by saying again what it just said, a word or two apart, keeps the first
+    saying: Whisper echoes a phrase at the end of a clip cut inside speech ("I heard a beep. This is
+    Diane, and I heard a beep. This is Diane"). Blocks shorter than `min_block` tokens can be speech
+    ("I don't know. I don't know.")."""
+    while True:
+        for block in range(len(tokens) // 2, min_block - 1, -1):
+            gap = next((g for g in range(max_gap + 1) if 2 * block + g <= len(tokens)
+                        and tokens[-block:] == tokens[-2 * block - g:len(tokens) - block - g]), None)
+            if gap is not None:
+                tokens = tokens[:len(tokens) - block - gap]
+                break
+        else:
+            return tokens
 
 
 def _max_new_tokens(audios: list[np.ndarray]) -> int:
@@ -127,6 +144,7 @@ class FasterWhisperSTT(STT):
             if result.sequences_ids[0] and result.sequences_ids[0][-1] < self._tokenizer.timestamp_begin:
                 # No closing timestamp: the length ceiling stopped it, mid-loop ("5, 5, 5, …" on a 1 s clip).
                 tokens = without_loop(tokens)
+            tokens = without_echo(tokens)
             text = self._tokenizer.decode(tokens).strip()
             seq_len = max(1, len(result.sequences_ids[0]))
             out.append(Recognition(text=text, avg_logprob=float(result.scores[0]) / (seq_len + 1) * seq_len,

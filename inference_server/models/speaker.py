@@ -79,7 +79,7 @@ class CamPlusPlusEncoder(SpeakerEncoder):
 
     backend = "campplus"
     dim = 192
-    similarity = VoiceSimilarity(same_speaker=0.65, change=0.5, split=0.8)
+    similarity = VoiceSimilarity(same_speaker=0.65, change=0.55, split=0.8)
 
     def __init__(self, name: str, path: str, *, threads: int = 1) -> None:
         super().__init__(name, path=path, device="cpu")
