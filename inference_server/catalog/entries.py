@@ -284,7 +284,7 @@ def profile_entries(profile: str, llm_override: str = "", asr_override: str = ""
         if override:
             entry = get_entry(override)
             if entry.capability != capability:
-                raise ModelError(f"model '{override}' is a {entry.capability} model, not an {capability}")
+                raise ModelError(f"model '{override}' does {entry.capability}, not {capability}")
             entries[capability] = entry
     return entries
 

@@ -79,10 +79,13 @@ class CamPlusPlusEncoder(SpeakerEncoder):
 
     backend = "campplus"
     dim = 192
+    # Calibrated on the dev set (bench/RESULTS.md, 2026-12-04): 1.5 s windows of one voice score ~0.7, of
+    # the real call's two women ~0.5; 0.55 finds its changes and none in single readers. A file's split
+    # at 0.8 finds both women, at 0.75 one, at 0.85 a third voice in a two-voice splice.
     similarity = VoiceSimilarity(same_speaker=0.65, change=0.55, split=0.8)
 
     def __init__(self, name: str, path: str, *, threads: int = 1) -> None:
-        super().__init__(name, path=path, device="cpu")
+        super().__init__(name, path=path, device="cpu", capabilities=Capabilities(batching=True))
         import kaldi_native_fbank as knf
         import onnxruntime as ort
 

@@ -18,7 +18,7 @@ from .responses import AUTH_ONLY, ERRORS
 router = APIRouter()
 
 _PACKAGES = ("faster-whisper", "ctranslate2", "llama-cpp-python", "piper-tts", "resemblyzer",
-             "sentence-transformers", "onnxruntime", "torch")
+             "kaldi-native-fbank", "sentence-transformers", "onnxruntime", "torch")
 
 
 @router.get("/health", response_model=Health, responses={503: {"model": Health, "description": "Loading or failed"}})

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from inference_server.models.speaker import CamPlusPlusEncoder
 from inference_server.models.vad import VAD
 from inference_server.protocol import SAMPLE_RATE, Final, SpeechEnded, SpeechStarted, StreamConfig
 from inference_server.streaming import TranscriptionStream
@@ -56,7 +57,8 @@ class WordRecognizer:
 
     def __init__(self, words: list[Word]) -> None:
         self._words = words
-        self.models = type("Models", (), {"vad": LevelVAD(), "turn": None})()
+        speaker = type("Speaker", (), {"similarity": CamPlusPlusEncoder.similarity})()
+        self.models = type("Models", (), {"vad": LevelVAD(), "turn": None, "speaker": speaker})()
         metric = type("Metric", (), {"observe": lambda self, value: None})()
         self.scheduler = type("Scheduler", (), {"metrics": type("M", (), {"interim_lag": metric,
                                                                            "final_latency": metric})()})()

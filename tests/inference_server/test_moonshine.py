@@ -33,7 +33,7 @@ def test_tokens_join_bytes_and_word_marks(tmp_path):
 def test_asr_override_replaces_the_profile_default_and_checks_the_capability():
     assert profile_entries("cpu", asr_override=NAME)["asr"].name == NAME
     assert profile_entries("cpu", asr_override="whisper-tiny.en")["asr"].name == "whisper-tiny.en"
-    with pytest.raises(ModelError, match="not an asr"):
+    with pytest.raises(ModelError, match="does llm, not asr"):
         profile_entries("cpu", asr_override="smollm2-135m-instruct-q4_1")
 
 

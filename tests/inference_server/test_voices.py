@@ -17,7 +17,7 @@ REPLY = "The capital of France is Paris. A spider has eight legs."
 
 def test_tts_override_replaces_the_profile_voice_and_checks_the_capability():
     assert profile_entries("cpu", tts_override="hibari-heart")["tts"].name == "hibari-heart"
-    with pytest.raises(ModelError, match="not an tts"):
+    with pytest.raises(ModelError, match="does asr, not tts"):
         profile_entries("cpu", tts_override="whisper-tiny.en")
 
 
