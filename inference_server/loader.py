@@ -92,7 +92,7 @@ def _quiet_third_party() -> None:
         pass
 
 
-def _speaker(entry: ModelEntry, path: Path, device: str) -> SpeakerEncoder:
+def load_speaker(entry: ModelEntry, path: Path, device: str = "cpu") -> SpeakerEncoder:
     if entry.backend == "campplus":
         return CamPlusPlusEncoder(entry.name, str(path / entry.main_file))
     return ResemblyzerEncoder(entry.name, str(path), device=device)
@@ -121,7 +121,7 @@ def load_models(settings: Settings) -> tuple[ModelSet, str, int]:
     torch_device = device
     vad = timed("vad", lambda: SileroVAD(entries["vad"].name, str(paths["vad"])))
     asr = timed("asr", lambda: load_asr(entries["asr"], paths["asr"], asr_device, threads))
-    speaker = timed("speaker", lambda: _speaker(entries["speaker"], paths["speaker"], torch_device))
+    speaker = timed("speaker", lambda: load_speaker(entries["speaker"], paths["speaker"], torch_device))
     embeddings = timed("embeddings", lambda: SentenceTransformerEmbedder(
         entries["embeddings"].name, _dir(paths["embeddings"]), device=torch_device))
     emotion = timed("emotion", lambda: _emotion(entries["emotion"], paths["emotion"], embeddings, torch_device))
