@@ -21,7 +21,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .models.speaker import VoiceSimilarity
 from .protocol import MAX_SPEAKERS, SAMPLE_RATE
 
 WINDOW_S = 1.0
@@ -41,9 +40,10 @@ class Piece:
 
 
 async def speaker_pieces(utterances: Sequence[tuple[int, np.ndarray]], embed: Embed,
-                         similarity: VoiceSimilarity, *, speakers: int | None = None) -> list[Piece]:
+                         split: float, *, speakers: int | None = None) -> list[Piece]:
     """`utterances` are (start sample, audio). Returns them cut at speaker changes, labelled S1, S2, ...
 
+    `split`: the speaker model's similarity below which two clusters are two voices (VoiceSimilarity).
     `speakers`: how many people speak, when the caller knows; otherwise found from the voices."""
     window, hop = int(WINDOW_S * SAMPLE_RATE), int(HOP_S * SAMPLE_RATE)
     spans: list[tuple[int, int, int]] = []  # (utterance index, start within it, end within it)
@@ -51,7 +51,7 @@ async def speaker_pieces(utterances: Sequence[tuple[int, np.ndarray]], embed: Em
         starts = range(0, max(1, len(audio) - window + hop), hop)
         spans += [(index, s, min(len(audio), s + window)) for s in starts]
     vectors = await embed([utterances[i][1][s:e] for i, s, e in spans])
-    seeds = _farthest_seeds(vectors, speakers) if speakers else _more_speakers(vectors, similarity.split)
+    seeds = _farthest_seeds(vectors, speakers) if speakers else _more_speakers(vectors, split)
     labels = _kmeans(vectors, seeds)
     pieces: list[Piece] = []
     for index, (start, audio) in enumerate(utterances):
@@ -74,8 +74,8 @@ def _more_speakers(vectors: list[np.ndarray | None], split: float) -> np.ndarray
     mean = data.mean(axis=0)
     centroids = (mean / (np.linalg.norm(mean) + 1e-9))[None]
     while len(centroids) < MAX_SPEAKERS:
-        for start in (_farthest(data, centroids), _least_alike_tenth(data, centroids)):
-            trial = _refine(data, np.vstack([centroids, start]))
+        for start in (_farthest, _least_alike_tenth):  # the second only when the first fails
+            trial = _refine(data, np.vstack([centroids, start(data, centroids)]))
             sizes = np.bincount(np.argmax(data @ trial.T, axis=1), minlength=len(trial))
             if sizes.min() >= MIN_CLUSTER_WINDOWS and float(np.max(trial[:-1] @ trial[-1])) < split:
                 break

@@ -27,8 +27,8 @@ class SpeakerChangeDetector:
     threshold: float  # cosine similarity below which two adjacent windows are different voices
     distinct: Callable[[np.ndarray, np.ndarray], bool] | None = None  # could these two windows be two people?
     _windows: list[tuple[int, np.ndarray]] = field(default_factory=list)  # (end, embedding), recent only
-    _scores: list[tuple[int, float, np.ndarray, np.ndarray]] = field(default_factory=list)  # (boundary,
-    # similarity across it, the windows before and after it)
+    # (boundary, similarity across it, the windows before and after it), the last three
+    _scores: list[tuple[int, float, np.ndarray, np.ndarray]] = field(default_factory=list)
     _next_end: int | None = None
     _last_change: int = -(1 << 62)
 

@@ -92,6 +92,7 @@ class CamPlusPlusEncoder(SpeakerEncoder):
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         self._session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+        self._fbank = knf.OnlineFbank
         fbank = knf.FbankOptions()
         fbank.frame_opts.samp_freq = self.sample_rate
         fbank.frame_opts.dither = 0.0
@@ -100,10 +101,8 @@ class CamPlusPlusEncoder(SpeakerEncoder):
         self._fbank_options = fbank
 
     def _features(self, audio: np.ndarray) -> np.ndarray:
-        import kaldi_native_fbank as knf
-
-        fbank = knf.OnlineFbank(self._fbank_options)
-        fbank.accept_waveform(self.sample_rate, (audio.astype(np.float32) * 32768.0).tolist())  # Kaldi's int16 scale
+        fbank = self._fbank(self._fbank_options)
+        fbank.accept_waveform(self.sample_rate, audio.astype(np.float32) * 32768.0)  # Kaldi's int16 scale
         fbank.input_finished()
         frames = np.stack([fbank.get_frame(i) for i in range(fbank.num_frames_ready)])
         return (frames - frames.mean(axis=0, keepdims=True)).astype(np.float32)  # per-utterance mean normalisation

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from inference_server.models.speaker import VoiceSimilarity
 from inference_server.offline_diarization import HOP_S, WINDOW_S, speaker_pieces
 from inference_server.protocol import SAMPLE_RATE
 
 
-SIMILARITY = VoiceSimilarity(same_speaker=0.7, change=0.7, split=0.895)
+SPLIT = 0.895  # clusters less alike than this are two voices (GE2E's value)
 
 
 def voice_of(audio: np.ndarray) -> int:
@@ -37,7 +36,7 @@ def speech(*turns: tuple[int, float]) -> np.ndarray:
 async def test_an_utterance_holding_two_voices_is_cut_near_the_change_and_labels_are_shared_across_the_file():
     first = speech((0, 6.0), (1, 5.0))  # no pause at the change
     second = speech((1, 4.0))
-    pieces = await speaker_pieces([(0, first), (20 * SAMPLE_RATE, second)], fake_embed, SIMILARITY)
+    pieces = await speaker_pieces([(0, first), (20 * SAMPLE_RATE, second)], fake_embed, SPLIT)
     assert [p.speaker for p in pieces] == ["S1", "S2", "S2"]
     assert abs(pieces[0].end / SAMPLE_RATE - 6.0) <= HOP_S
     assert pieces[1].start == pieces[0].end and pieces[1].end == len(first)
@@ -46,13 +45,13 @@ async def test_an_utterance_holding_two_voices_is_cut_near_the_change_and_labels
 
 async def test_a_single_stray_window_does_not_split_an_utterance():
     audio = speech((0, 4.0), (1, WINDOW_S * 0.6), (0, 4.0))  # shorter than two hops of the other voice
-    pieces = await speaker_pieces([(0, audio)], fake_embed, SIMILARITY)
+    pieces = await speaker_pieces([(0, audio)], fake_embed, SPLIT)
     assert len(pieces) == 1 and pieces[0].speaker == "S1"
 
 
 async def test_an_utterance_too_short_to_embed_takes_the_previous_speaker():
     pieces = await speaker_pieces([(0, speech((1, 3.0))), (SAMPLE_RATE * 5, speech((0, 0.3)))], fake_embed,
-                                  SIMILARITY)
+                                  SPLIT)
     assert [p.speaker for p in pieces] == ["S1", "S1"]
 
 
@@ -69,13 +68,13 @@ async def alike_embed(clips):
 
 async def test_a_known_speaker_count_separates_voices_no_threshold_would():
     audio = speech((0, 5.0), (1, 5.0), (0, 5.0))
-    found = await speaker_pieces([(0, audio)], alike_embed, SIMILARITY)
+    found = await speaker_pieces([(0, audio)], alike_embed, SPLIT)
     assert {p.speaker for p in found} == {"S1"}  # too alike to split unasked
-    told = await speaker_pieces([(0, audio)], alike_embed, SIMILARITY, speakers=2)
+    told = await speaker_pieces([(0, audio)], alike_embed, SPLIT, speakers=2)
     assert [p.speaker for p in told] == ["S1", "S2", "S1"]
     assert [round(p.end / SAMPLE_RATE) for p in told] == [5, 10, 15]
 
 
 async def test_one_speaker_told_keeps_one_label():
-    pieces = await speaker_pieces([(0, speech((0, 4.0), (1, 4.0)))], fake_embed, SIMILARITY, speakers=1)
+    pieces = await speaker_pieces([(0, speech((0, 4.0), (1, 4.0)))], fake_embed, SPLIT, speakers=1)
     assert {p.speaker for p in pieces} == {"S1"}
