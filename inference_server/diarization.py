@@ -4,6 +4,11 @@ Each speaker is the duration-weighted mean of its utterances' voice embeddings. 
 utterance joins the most similar speaker when the cosine similarity clears a threshold,
 otherwise it starts a new speaker. Short utterances never create speakers: they carry too
 little voice to be trusted and would split one person into several labels.
+
+The very first utterance has to be labelled whatever its length. When it is short, its speaker
+is provisional: the first long utterance that matches no one takes that label over, with its
+own voice, instead of opening a second speaker. A call that opens with "Hello." otherwise showed
+three labels for two people (the short clip's embedding is about equally unlike both voices).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ class _Speaker:
     label: str
     total: np.ndarray
     seconds: float
+    provisional: bool = False  # heard only in utterances too short to trust
 
     @property
     def centroid(self) -> np.ndarray:
@@ -44,8 +50,16 @@ class OnlineDiarizer:
             speaker = self.speakers[best]
             speaker.total = speaker.total + embedding * duration
             speaker.seconds += duration
+            speaker.provisional = speaker.provisional and duration < NEW_SPEAKER_MIN_S
             self.last_label = speaker.label
             return speaker.label
+        provisional = next((s for s in self.speakers if s.provisional), None)
+        if provisional is not None:
+            provisional.total = embedding * duration  # the short clips' voice was never trusted
+            provisional.seconds += duration
+            provisional.provisional = False
+            self.last_label = provisional.label
+            return provisional.label
         return self._new(embedding, duration)
 
     def same_speaker(self, a: np.ndarray, b: np.ndarray) -> bool:
@@ -58,7 +72,8 @@ class OnlineDiarizer:
         return nearest == int(np.argmax(to_b)) and min(to_a[nearest], to_b[nearest]) >= self.threshold
 
     def _new(self, embedding: np.ndarray, duration: float) -> str:
-        speaker = _Speaker(f"S{len(self.speakers) + 1}", embedding * max(duration, 0.1), duration)
+        speaker = _Speaker(f"S{len(self.speakers) + 1}", embedding * max(duration, 0.1), duration,
+                           provisional=duration < NEW_SPEAKER_MIN_S)
         self.speakers.append(speaker)
         self.last_label = speaker.label
         return speaker.label
