@@ -34,8 +34,9 @@ async def transcribe_audio(engine: Engine, settings: Settings, audio: np.ndarray
     async def embed(clips: list[np.ndarray]) -> list[np.ndarray | None]:
         return list(await asyncio.gather(*(engine.speaker_embedding(c, priority=Priority.BATCH) for c in clips)))
 
-    split = engine.models.speaker.similarity.split
-    pieces = await speaker_pieces([(u.start, u.audio) for u in utterances], embed, split, speakers=speakers)
+    similarity = engine.models.speaker.similarity.overridden(same_speaker=settings.speaker_threshold,
+                                                             change=settings.change_threshold)
+    pieces = await speaker_pieces([(u.start, u.audio) for u in utterances], embed, similarity, speakers=speakers)
     done = 0
 
     async def recognize(piece: Piece) -> str:

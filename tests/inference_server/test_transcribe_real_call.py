@@ -24,14 +24,14 @@ def call():
     return encode_wav(pcm16_array(audio), SAMPLE_RATE), turns
 
 
-@pytest.mark.parametrize("speakers,most", [(None, 0.30), (2, 0.25)])
+@pytest.mark.parametrize("speakers,most", [(None, 0.25), (2, 0.25)])
 async def test_the_two_women_of_a_real_phone_call_are_told_apart(inference_url, call, speakers, most):
     wav, turns = call
     async with InferenceClient(inference_url, timeout=300) as client:
         transcript = await client.transcribe(wav, filename="call.wav", speakers=speakers)
     assert {s.speaker for s in transcript.segments} == {"S1", "S2"}
-    # Measured with CAM++ 0.265 unasked and 0.245 with the count (GE2E: 0.24 and 0.18); 11 points are the
-    # VAD's missed and false speech.
+    # Measured 0.205 unasked and with the count (0.265 and 0.245 when 1 s windows were labelled and cut
+    # where labels changed); 11 points are the VAD's missed and false speech (overlaps count as missed).
     assert der(turns, transcript.segments, collar=0.0).der <= most
 
 
