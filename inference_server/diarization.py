@@ -5,10 +5,14 @@ utterance joins the most similar speaker when the cosine similarity clears a thr
 otherwise it starts a new speaker. Short utterances never create speakers: they carry too
 little voice to be trusted and would split one person into several labels.
 
-The very first utterance has to be labelled whatever its length. When it is short, its speaker
-is provisional: the first long utterance that matches no one takes that label over, with its
-own voice, instead of opening a second speaker. A call that opens with "Hello." otherwise showed
-three labels for two people (the short clip's embedding is about equally unlike both voices).
+The very first utterance has to be labelled whatever its length, and a second voice's first
+words may be a 1-2 s reply half covered by the other voice. A speaker heard for less than
+`TRUSTED_S` in all is provisional: the next utterance long enough to open a speaker that
+matches no one takes its label over, with its own voice, instead of opening another. A call
+that opens with "Hello." showed three labels for two people (the short clip's embedding is
+about equally unlike both voices), and a splice whose second voice starts under the first
+showed three as well. The cost: a third person's first long turn, while the second has said
+less than 2 s, takes the second's label.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 NEW_SPEAKER_MIN_S = 1.0
+TRUSTED_S = 2.0  # a speaker heard for less than this in all is provisional
 
 
 @dataclass
@@ -25,7 +30,10 @@ class _Speaker:
     label: str
     total: np.ndarray
     seconds: float
-    provisional: bool = False  # heard only in utterances too short to trust
+
+    @property
+    def provisional(self) -> bool:
+        return self.seconds < TRUSTED_S
 
     @property
     def centroid(self) -> np.ndarray:
@@ -50,14 +58,12 @@ class OnlineDiarizer:
             speaker = self.speakers[best]
             speaker.total = speaker.total + embedding * duration
             speaker.seconds += duration
-            speaker.provisional = speaker.provisional and duration < NEW_SPEAKER_MIN_S
             self.last_label = speaker.label
             return speaker.label
         provisional = next((s for s in self.speakers if s.provisional), None)
         if provisional is not None:
             provisional.total = embedding * duration  # the short clips' voice was never trusted
             provisional.seconds += duration
-            provisional.provisional = False
             self.last_label = provisional.label
             return provisional.label
         return self._new(embedding, duration)
@@ -72,8 +78,7 @@ class OnlineDiarizer:
         return nearest == int(np.argmax(to_b)) and min(to_a[nearest], to_b[nearest]) >= self.threshold
 
     def _new(self, embedding: np.ndarray, duration: float) -> str:
-        speaker = _Speaker(f"S{len(self.speakers) + 1}", embedding * max(duration, 0.1), duration,
-                           provisional=duration < NEW_SPEAKER_MIN_S)
+        speaker = _Speaker(f"S{len(self.speakers) + 1}", embedding * max(duration, 0.1), duration)
         self.speakers.append(speaker)
         self.last_label = speaker.label
         return speaker.label

@@ -45,6 +45,17 @@ def test_several_short_openings_stay_provisional_until_a_long_turn():
 def test_a_speaker_confirmed_by_a_long_turn_is_never_handed_over():
     # Once a long turn matched the opening speaker, a new voice opens a speaker of its own.
     assert labels([(1, 0.8), (1, 3.0), (2, 3.0), (1, 2.0)]) == ["S1", "S1", "S2", "S1"]
+    assert labels([(1, 3.0), (2, 2.5), (3, 3.0)]) == ["S1", "S2", "S3"]
+
+
+def test_a_second_voice_heard_only_briefly_hands_its_label_to_the_next_unknown_voice():
+    # A 1.5 s reply under the first voice embeds poorly (noise 3): the second voice's next turn would not match it.
+    diarizer = OnlineDiarizer(threshold=0.65)
+    assert diarizer.assign(utterance(1), 4.0) == "S1"
+    assert diarizer.assign(utterance(2, noise=3.0), 1.5) == "S2"
+    assert [diarizer.assign(utterance(v), s) for v, s in [(1, 3.0), (2, 1.5), (1, 2.0), (2, 2.5)]] \
+        == ["S1", "S2", "S1", "S2"]
+    assert len(diarizer.speakers) == 2
 
 
 def test_a_long_first_turn_is_never_provisional():
