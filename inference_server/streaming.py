@@ -231,7 +231,9 @@ class TranscriptionStream:
             return
         window = self._recent[len(self._recent) - (self._received - end) - self._changes.window:
                               len(self._recent) - (self._received - end)]
-        task = asyncio.create_task(self._engine.speaker_embedding(window, priority=Priority.INTERIM))
+        # Ranked with the assistant's reply, not below it: a reply's stream of jobs held every window back
+        # for seconds, and captions spoken meanwhile were never split at a change (25 ms a window).
+        task = asyncio.create_task(self._engine.speaker_embedding(window, priority=Priority.REPLY))
         self._window_task = (end, task)
 
     async def _consider_pause(self) -> None:

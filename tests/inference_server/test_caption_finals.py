@@ -17,6 +17,7 @@ import numpy as np
 from inference_server.models.speaker import CamPlusPlusEncoder
 from inference_server.models.vad import VAD
 from inference_server.protocol import SAMPLE_RATE, Final, SpeechEnded, SpeechStarted, StreamConfig
+from inference_server.scheduler import Priority
 from inference_server.streaming import TranscriptionStream
 from parley.settings import Settings
 
@@ -57,6 +58,7 @@ class WordRecognizer:
 
     def __init__(self, words: list[Word]) -> None:
         self._words = words
+        self.embedded: list[tuple[int, object]] = []  # (samples, priority) of each voice embedding asked for
         speaker = type("Speaker", (), {"similarity": CamPlusPlusEncoder.similarity})()
         self.models = type("Models", (), {"vad": LevelVAD(), "turn": None, "speaker": speaker})()
         metric = type("Metric", (), {"observe": lambda self, value: None})()
@@ -73,7 +75,8 @@ class WordRecognizer:
         text = " ".join(heard)
         return text if text[-1] in ".?!" else text + "."
 
-    async def speaker_embedding(self, audio, **_):
+    async def speaker_embedding(self, audio, priority=None, **_):
+        self.embedded.append((len(audio), priority))
         return None
 
     async def emotion(self, text, **_):
@@ -206,3 +209,26 @@ async def test_a_short_word_after_a_sentence_final_is_still_captioned():
     words = sentence("this is the first sentence.", 0.25) + [Word("yes", 0.3)]
     got = finals(await run(words))
     assert [(f.text, f.last) for f in got] == [("this is the first sentence.", False), ("yes.", True)]
+
+
+async def test_speaker_change_windows_are_not_queued_behind_the_assistants_reply():
+    """In a Chromium room the assistant answered while two people went on talking: its reply's
+    LLM and TTS jobs outranked the change windows, none was embedded for seconds, and captions
+    held both voices under one label. Windows now rank with the reply (they are 25 ms each)."""
+    words = [Word(f"w{i}", 0.26, 0.07) for i in range(30)]  # ~10 s of speech without a pause
+    engine = WordRecognizer(words)
+
+    async def emit(event) -> None:
+        pass
+
+    settings = Settings()
+    stream = TranscriptionStream(engine, settings, StreamConfig(emotion=False), emit)
+    pcm = (render(words) * 32767).astype("<i2").tobytes()
+    for offset in range(0, len(pcm), 640):
+        await stream.feed(pcm[offset:offset + 640])
+        await asyncio.sleep(0)
+    await stream.finish()
+    windows = [priority for samples, priority in engine.embedded
+               if samples == int(settings.change_window_s * SAMPLE_RATE)]
+    assert len(windows) >= 10
+    assert all(priority <= Priority.REPLY for priority in windows)
