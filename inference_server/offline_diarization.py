@@ -54,17 +54,14 @@ async def speaker_pieces(utterances: Sequence[tuple[int, np.ndarray]], embed: Em
     vectors = await embed([utterances[i][1][begin:end] for i, begin, end in spans])
     weights = np.array([(end - begin) / SAMPLE_RATE for _, begin, end in spans])
     labels = _cluster(vectors, weights, similarity.split, speakers)
-    pieces: list[Piece] = []
-    previous = None
+    pieces: list[tuple[int, Piece]] = []  # (utterance index, piece)
     for (index, begin, end), label in zip(spans, _fill_unknown(labels)):
-        start = utterances[index][0]
-        label = f"k{label}" if label is not None else (pieces[-1].speaker if pieces else "k0")
-        if pieces and previous == index and pieces[-1].speaker == label:
-            pieces[-1] = Piece(pieces[-1].start, start + end, label)
+        start, speaker = utterances[index][0], f"k{label or 0}"  # None: no piece could be embedded
+        if pieces and pieces[-1][0] == index and pieces[-1][1].speaker == speaker:
+            pieces[-1] = (index, Piece(pieces[-1][1].start, start + end, speaker))
         else:
-            pieces.append(Piece(start + begin, start + end, label))
-        previous = index
-    return _renumber(pieces)
+            pieces.append((index, Piece(start + begin, start + end, speaker)))
+    return _renumber([piece for _, piece in pieces])
 
 
 async def _change_points(utterances: Sequence[tuple[int, np.ndarray]], embed: Embed,
@@ -117,11 +114,11 @@ def _farthest_seeds(data: np.ndarray, weight: np.ndarray, count: int) -> np.ndar
     piece least like every centroid so far (deterministic, unlike random k-means++ starts)."""
     centroids = data[[int(np.argmin(data @ _mean(data, weight)))]]
     while len(centroids) < min(count, len(data)):
-        centroids = np.vstack([centroids, _farthest(data, weight, centroids)])
+        centroids = np.vstack([centroids, _farthest(data, centroids)])
     return centroids
 
 
-def _farthest(data: np.ndarray, weight: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+def _farthest(data: np.ndarray, centroids: np.ndarray) -> np.ndarray:
     return data[int(np.argmin(np.max(data @ centroids.T, axis=1)))]
 
 

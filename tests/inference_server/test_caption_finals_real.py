@@ -130,7 +130,9 @@ async def test_a_real_phone_call_streamed_live_shows_two_labels_for_its_two_wome
     """pyannote.audio's real call: it opens with a 0.8 s "Hello." whose voice embeds about equally unlike
     both women. It once made a speaker of its own (three labels for two people, DER 25 %)."""
     audio, turns = pyannote_call()
-    run = await stream_audio(inference_url, audio, speed=1.0)
+    # Half real time: every change window is embedded before the next is due even on a busy CI machine, so
+    # the cuts depend on the audio alone (a server that falls behind skips windows, by design).
+    run = await stream_audio(inference_url, audio, speed=0.5)
     finals = [f for f in run.finals if f.text]
     shown = [(f.start, f.end, f.speaker, f.text) for f in finals]
     assert len({f.speaker for f in finals}) == 2, shown
