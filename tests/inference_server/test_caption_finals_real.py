@@ -138,3 +138,15 @@ async def test_a_real_phone_call_streamed_live_shows_two_labels_for_its_two_wome
     assert len({f.speaker for f in finals}) == 2, shown
     # Measured 21.5 % through WebRTC; 8 points are overlapped speech one label cannot cover, 4 the VAD's edges.
     assert der(turns, finals, collar=0.0).der <= 0.3, shown
+
+
+async def test_a_file_of_music_and_silence_transcribes_without_error_and_without_words(inference_url, tmp_path):
+    """Bad input for the file pass: whatever the VAD takes for speech in music is cut, embedded and
+    clustered like speech; the request must still succeed, and no words be made up."""
+    import soundfile as sf
+
+    path = tmp_path / "music.wav"
+    sf.write(path, np.concatenate([music(12.0), np.zeros(16000, np.float32)]), 16000)
+    async with InferenceClient(inference_url) as client:
+        transcript = await client.transcribe(path)
+    assert transcript.text == "" and transcript.segments == [], transcript.text

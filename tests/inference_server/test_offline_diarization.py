@@ -107,3 +107,9 @@ async def test_a_known_speaker_count_separates_voices_no_threshold_would():
 async def test_one_speaker_told_keeps_one_label():
     pieces = await speaker_pieces([(0, speech((0, 4.0), (1, 4.0)))], DISTINCT, SIMILARITY, speakers=1)
     assert {p.speaker for p in pieces} == {"S1"}
+
+
+async def test_no_utterances_give_no_pieces_and_none_embeddable_gives_one_speaker():
+    assert await speaker_pieces([], DISTINCT, SIMILARITY) == []
+    pieces = await speaker_pieces([(0, speech((0, 0.3))), (SAMPLE_RATE, speech((1, 0.2)))], DISTINCT, SIMILARITY)
+    assert [p.speaker for p in pieces] == ["S1", "S1"]
