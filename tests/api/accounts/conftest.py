@@ -19,7 +19,7 @@ from api.accounts import account_services, include_account_routes
 from api.errors import install_error_handlers
 from api.state import ApiState
 from inference_server.audio import AudioError, decode_audio, encode_wav
-from inference_server.catalog import ModelError, get_entry, resolve
+from inference_server.catalog import ModelError, get_entry, profile_entries, resolve
 from inference_server.client import InferenceError
 from inference_server.protocol import SAMPLE_RATE, SpeakerEmbedding
 from parley.settings import Settings
@@ -31,24 +31,31 @@ PASSWORD = "correct horse battery"
 
 
 class LocalModels:
-    """TextEmbedder and VoiceEmbedder over the real MiniLM and resemblyzer weights, answering as
-    the inference server's /v1/embeddings and /v1/speakers/embed do."""
+    """TextEmbedder and VoiceEmbedder over the real MiniLM and the default profile's speaker model,
+    answering as the inference server's /v1/embeddings and /v1/speakers/embed do."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._text = self._voice = None
 
     def _load(self) -> None:
+        from inference_server.loader import load_speaker
         from inference_server.models.embeddings import SentenceTransformerEmbedder
-        from inference_server.models.speaker import ResemblyzerEncoder
 
+        voice_entry = profile_entries("cpu")["speaker"]
         try:
             text_path = resolve(get_entry("all-minilm-l6-v2"), self.settings.models_dir)
-            voice_path = resolve(get_entry("resemblyzer-ge2e"), self.settings.models_dir)
+            voice_path = resolve(voice_entry, self.settings.models_dir)
         except ModelError as exc:
             pytest.fail(f"{exc} (run `make models-test`)", pytrace=False)
         self._text = SentenceTransformerEmbedder("all-minilm-l6-v2", str(text_path))
-        self._voice = ResemblyzerEncoder("resemblyzer-ge2e", str(voice_path))
+        self._voice = load_speaker(voice_entry, voice_path)
+
+    def voice_model(self):
+        """The loaded speaker model (its `dim` and `similarity` scale)."""
+        if self._voice is None:
+            self._load()
+        return self._voice
 
     async def _ready(self) -> None:
         if self._text is None:
