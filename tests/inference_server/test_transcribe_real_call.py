@@ -24,15 +24,18 @@ def call():
     return encode_wav(pcm16_array(audio), SAMPLE_RATE), turns
 
 
-@pytest.mark.parametrize("speakers,most", [(None, 0.25), (2, 0.25)])
-async def test_the_two_women_of_a_real_phone_call_are_told_apart(inference_url, call, speakers, most):
+@pytest.mark.parametrize("speakers", [None, 2])
+async def test_the_two_women_of_a_real_phone_call_are_told_apart(inference_url, call, speakers):
     wav, turns = call
     async with InferenceClient(inference_url, timeout=300) as client:
         transcript = await client.transcribe(wav, filename="call.wav", speakers=speakers)
     assert {s.speaker for s in transcript.segments} == {"S1", "S2"}
-    # Measured 0.205 unasked and with the count (0.265 and 0.245 when 1 s windows were labelled and cut
-    # where labels changed); 11 points are the VAD's missed and false speech (overlaps count as missed).
-    assert der(turns, transcript.segments, collar=0.0).der <= most
+    result = der(turns, transcript.segments, collar=0.0)
+    # Measured 0.115 unasked and with the count (0.205 from voice embeddings alone, before the
+    # segmentation model's cuts and overlaps); the file target is 0.15.
+    assert result.der <= 0.15
+    assert result.missed <= 0.05  # measured 0.020: who speaks under the other is heard (0.080 without)
+    assert any(not s.text for s in transcript.segments)  # the second voice in an overlap: no words of its own
 
 
 async def test_two_real_readers_with_short_gaps_are_transcribed_word_for_word(inference_url, real_dev_set):

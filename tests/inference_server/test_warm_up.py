@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from inference_server.loader import ModelSet
 
-CAPABILITIES = ("vad", "asr", "speaker", "embeddings", "emotion", "llm", "tts", "turn")
+CAPABILITIES = ("vad", "asr", "speaker", "embeddings", "emotion", "llm", "tts", "turn", "segmentation")
 
 
 class Recorder:
@@ -31,8 +31,22 @@ def test_warm_up_calls_every_model_that_serves_requests():
     assert ("asr", "recognize") in calls and ("tts", "synthesize") in calls
 
 
-def test_warm_up_without_a_turn_model():
+def test_warm_up_without_the_optional_models():
     calls: list[tuple[str, str]] = []
-    ModelSet(*(Recorder(name, calls) for name in CAPABILITIES[:-1])).warm_up()
-    assert "turn" not in {name for name, _ in calls}
+    ModelSet(*(Recorder(name, calls) for name in CAPABILITIES[:-2])).warm_up()
+    assert {name for name, _ in calls} == set(CAPABILITIES) - {"llm", "turn", "segmentation"}
 
+
+
+def test_an_optional_model_that_is_not_prepared_is_left_out_with_a_warning(tmp_path, caplog):
+    from inference_server.catalog import get_entry
+    from inference_server.loader import _optional
+    from parley.settings import Settings
+
+    settings = Settings(data_dir=tmp_path)
+    built = []
+    with caplog.at_level("WARNING"):
+        model = _optional(get_entry("pyannote-segmentation-3.0"), settings, lambda capability, build: build(),
+                          lambda entry, path: built.append(path), "file transcription finds overlaps less well")
+    assert model is None and not built
+    assert "finds overlaps less well" in caplog.text and "parley models pull" in caplog.text
