@@ -31,12 +31,14 @@ class Engine:
         return self._chats_waiting
 
     async def recognize(self, audio: np.ndarray, *, priority: Priority = Priority.LIVE,
-                        beam_size: int | None = None) -> str:
+                        beam_size: int | None = None, inside_speech: bool = False) -> str:
+        """`inside_speech`: the audio was cut out of speech going on (a caption split at a speaker
+        change), so an unsure decode is still kept: the no-speech drop is for what may be no speech."""
         asr = self.models.asr
         result: Recognition = await self.scheduler.run_batched(
             audio, lambda clips: asr.recognize(clips, beam_size=beam_size), priority=priority,
             model=asr.name, batch_key=f"asr:{beam_size}:{priority}")
-        if result.no_speech_prob > _NO_SPEECH_PROB and result.avg_logprob < _MIN_AVG_LOGPROB:
+        if not inside_speech and result.no_speech_prob > _NO_SPEECH_PROB and result.avg_logprob < _MIN_AVG_LOGPROB:
             return ""
         return result.text
 
@@ -51,6 +53,13 @@ class Engine:
     async def speaker_embedding(self, audio: np.ndarray, *, priority: Priority = Priority.ANALYSIS) -> np.ndarray | None:
         speaker = self.models.speaker
         return await self.scheduler.run_batched(audio, speaker.embed, priority=priority, model=speaker.name)
+
+    async def segment(self, audio: np.ndarray, *, priority: Priority = Priority.ANALYSIS) -> np.ndarray:
+        """The segmentation model's activity for the newest audio of a live stream, unpadded."""
+        model = self.models.segmentation
+        if model is None:
+            raise LookupError("no speaker segmentation model loaded")
+        return await self.scheduler.run(lambda: model.segment(audio, pad=False), priority=priority, model=model.name)
 
     async def speaker_activity(self, audio: np.ndarray, *, priority: Priority = Priority.BATCH) -> SpeakerActivity:
         """Who speaks when in a whole file, from the segmentation model (one scheduler job per window,

@@ -56,11 +56,12 @@ class LevelVAD(VAD):
 class WordRecognizer:
     """Stands in for the ASR model and the engine around it."""
 
-    def __init__(self, words: list[Word]) -> None:
+    def __init__(self, words: list[Word], segmentation: VoiceSegmentation | None = None) -> None:
         self._words = words
         self.embedded: list[tuple[int, object]] = []  # (samples, priority) of each voice embedding asked for
         speaker = type("Speaker", (), {"similarity": CamPlusPlusEncoder.similarity})()
-        self.models = type("Models", (), {"vad": LevelVAD(), "turn": None, "speaker": speaker})()
+        self.models = type("Models", (), {"vad": LevelVAD(), "turn": None, "speaker": speaker,
+                                          "segmentation": segmentation})()
         metric = type("Metric", (), {"observe": lambda self, value: None})()
         self.scheduler = type("Scheduler", (), {"metrics": type("M", (), {"interim_lag": metric,
                                                                            "final_latency": metric})()})()
@@ -81,6 +82,31 @@ class WordRecognizer:
 
     async def emotion(self, text, **_):
         return ("neutral", 1.0)
+
+    async def segment(self, audio, priority=None, **_):
+        await asyncio.sleep(0)
+        return self.models.segmentation.segment(audio, pad=False)
+
+
+class VoiceSegmentation:
+    """Stands in for the segmentation model: words from `second_voice_from` on are the second voice."""
+
+    frame_step = frame_size = SAMPLE_RATE // 100
+
+    def __init__(self, second_voice_from: int) -> None:
+        self._from = second_voice_from
+
+    def frames(self, samples: int) -> int:
+        return samples // self.frame_step
+
+    def segment(self, audio: np.ndarray, *, pad: bool = True) -> np.ndarray:
+        frames = audio[:self.frames(len(audio)) * self.frame_step].reshape(-1, self.frame_step)
+        codes = np.round((frames.max(axis=1) - 0.05) / _STEP).astype(int)
+        speaking = frames.max(axis=1) > 0.01
+        activity = np.zeros((len(frames), 3), bool)
+        activity[speaking & (codes < self._from), 0] = True
+        activity[speaking & (codes >= self._from), 1] = True
+        return activity
 
 
 async def run(words: list[Word], **settings) -> list:
@@ -232,3 +258,36 @@ async def test_speaker_change_windows_are_not_queued_behind_the_assistants_reply
                if samples == int(settings.change_window_s * SAMPLE_RATE)]
     assert len(windows) >= 10
     assert all(priority <= Priority.REPLY for priority in windows)
+
+
+async def test_a_speaker_change_without_a_pause_ends_a_final_as_soon_as_the_segmentation_model_hears_it():
+    """Two people, no pause between them: the segmentation model hears the new voice 0.3 s in, and
+    the first person's words are a final while the second still speaks (the fake embedder tells
+    no voices apart, so without the model the two share one final)."""
+    # Words run into each other (no frame of silence between them), as the model hears fluent speech.
+    words = [Word(f"a{i}", 0.33, 0.0) for i in range(12)] + [Word(f"b{i}", 0.33, 0.0) for i in range(12)]
+
+    async def transcribe(segmentation):
+        events: list = []
+
+        async def emit(event) -> None:
+            events.append(event)
+
+        engine = WordRecognizer(words, segmentation)
+        stream = TranscriptionStream(engine, Settings(), StreamConfig(emotion=False), emit)
+        pcm = (render(words) * 32767).astype("<i2").tobytes()
+        for offset in range(0, len(pcm), 640):
+            await stream.feed(pcm[offset:offset + 640])
+            for _ in range(5):
+                await asyncio.sleep(0)
+        await stream.finish()
+        return events
+
+    alone = finals(await transcribe(None))
+    assert any("a11 b0" in f.text for f in alone)  # one final holds both voices
+    events = await transcribe(VoiceSegmentation(second_voice_from=12))
+    got = finals(events)
+    assert [f.text for f in got] == [" ".join(f"a{i}" for i in range(12)) + ".",
+                                     " ".join(f"b{i}" for i in range(12)) + "."]
+    assert abs(got[0].end - (0.3 + 12 * 0.33)) <= 0.05
+    assert events.index(got[0]) < next(i for i, e in enumerate(events) if isinstance(e, SpeechEnded))
