@@ -41,10 +41,6 @@ class SpeakerChangeDetector:
     def stop(self) -> None:
         self._next_end = None
 
-    def cut(self, at: int) -> None:
-        """The caption was split at `at` by another detector: no change is reported within a window of it."""
-        self._last_change = max(self._last_change, at)
-
     def due(self, position: int) -> int | None:
         """End of the next window to embed once the stream has reached `position`; behind, the newest."""
         if self._next_end is None or position < self._next_end:

@@ -279,8 +279,10 @@ class TranscriptionStream:
         self._look_task = (start, end, asyncio.create_task(self._engine.segment(audio, priority=Priority.REPLY)))
 
     def _split_at_change(self, at: int) -> None:
+        # The window detector is not told: a change it finds within a window of this cut is another
+        # change (the real call's overlap: the looks cut where Sheila began, the windows where Diane
+        # came back 1 s later), and one it finds again lies within `_min_split` of the cut, ignored.
         self.split(at)
-        self._changes.cut(at)
         if self._looks:
             self._looks.cut(at)
 
@@ -438,8 +440,8 @@ class TranscriptionStream:
                    if self._config.diarization else None)
         try:
             text = await text_task
-            if not text:
-                return None
+            if not any(character.isalnum() for character in text):
+                return None  # nothing, or only punctuation (a cut inside speech may decode as ".")
             emotion = await engine.emotion(text, priority=Priority.LIVE) if self._config.emotion else ("neutral", 1.0)
             return _Analysis(text, await speaker if speaker else None, emotion)
         finally:

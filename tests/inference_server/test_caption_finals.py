@@ -291,3 +291,9 @@ async def test_a_speaker_change_without_a_pause_ends_a_final_as_soon_as_the_segm
                                      " ".join(f"b{i}" for i in range(12)) + "."]
     assert abs(got[0].end - (0.3 + 12 * 0.33)) <= 0.05
     assert events.index(got[0]) < next(i for i, e in enumerate(events) if isinstance(e, SpeechEnded))
+
+
+async def test_a_decode_of_only_punctuation_is_no_caption():
+    """A cut inside speech may decode as "." (seen in a Chromium room): no words, no final."""
+    words = sentence("hello there.", 0.6) + [Word(".", 0.5, 0.6)] + sentence("bye now.", 0.3)
+    assert [f.text for f in finals(await run(words))] == ["hello there.", "bye now."]
