@@ -35,7 +35,7 @@ from .protocol import (SAMPLE_RATE, Final, Interim, Preflight, Ready, SpeechEnde
                        StreamEvent)
 from .scheduler import Priority
 from .segmenter import Segmenter, SpeechEnd, SpeechStart
-from .speaker_changes import SegmentationChangeDetector, SpeakerChangeDetector
+from .stream_changes import StreamSpeakerChanges
 from .turn_stream import StreamTurns
 
 log = logging.getLogger(__name__)
@@ -43,10 +43,6 @@ log = logging.getLogger(__name__)
 Emit = Callable[[StreamEvent], Awaitable[None]]
 
 _QUIET = 2 * 512  # samples (two VAD frames) without speech: no new interim (one frame is a dip between words)
-
-
-LOOK_S = 3.0  # live segmentation: the newest audio the model looks at (10 ms of CPU here)...
-LOOK_HOP_S = 0.25  # ...this often while someone speaks
 
 
 class StreamTooLong(Exception):
@@ -102,20 +98,9 @@ class TranscriptionStream:
         similarity = engine.models.speaker.similarity.overridden(same_speaker=settings.speaker_threshold,
                                                                  change=settings.change_threshold)
         self._diarizer = OnlineDiarizer(threshold=similarity.same_speaker)
-        self._changes = SpeakerChangeDetector(window=int(settings.change_window_s * SAMPLE_RATE),
-                                              hop=int(settings.change_hop_s * SAMPLE_RATE),
-                                              threshold=similarity.change,
-                                              distinct=lambda a, b: not self._diarizer.same_speaker(a, b))
-        segmentation = engine.models.segmentation if config.diarization else None
-        self._looks = SegmentationChangeDetector(
-            window=int(LOOK_S * SAMPLE_RATE), hop=int(LOOK_HOP_S * SAMPLE_RATE), frame_step=segmentation.frame_step,
-            frame_size=segmentation.frame_size, before=int(0.5 * SAMPLE_RATE),
-            after=int(0.3 * SAMPLE_RATE)) if segmentation is not None else None
-        self._recent_samples = max(self._changes.window + 2 * self._changes.hop, int(LOOK_S * SAMPLE_RATE) + 2 * int(
-            LOOK_HOP_S * SAMPLE_RATE))
-        self._recent = np.zeros(0, np.float32)  # the newest audio, for change windows and looks
-        self._window_task: tuple[int, asyncio.Task] | None = None
-        self._look_task: tuple[int, int, asyncio.Task] | None = None
+        self._changes = StreamSpeakerChanges(engine, settings, similarity.change,
+                                             lambda a, b: not self._diarizer.same_speaker(a, b)) \
+            if config.diarization else None
         self._interim_every = int(settings.interim_interval_ms * SAMPLE_RATE / 1000)
         self._max_samples = int(settings.max_stream_seconds * SAMPLE_RATE)
         self._metrics = engine.scheduler.metrics
@@ -147,12 +132,11 @@ class TranscriptionStream:
             raise StreamTooLong(f"stream longer than the configured maximum of {self._max_samples // SAMPLE_RATE} s")
         if self._turns:
             self._turns.audio(samples)
-        if self._config.diarization:
-            self._recent = np.concatenate([self._recent, samples])[-self._recent_samples:]
+        if self._changes:
+            self._changes.audio(samples)
         for event in self._segmenter.push(samples):
             await self._on_segment(event)
-        self._follow_speaker_changes()
-        self._look_for_speaker_changes()
+        self._split_at_speaker_changes()
         await self._consider_pause()
         self._bound_caption_length()
         self._maybe_interim()
@@ -173,12 +157,11 @@ class TranscriptionStream:
 
     async def close(self) -> None:
         """The client went away: drop pending work."""
-        for task in (self._interim_task, self._final_worker,
-                     self._candidate.task if self._candidate else None,
-                     self._window_task[1] if self._window_task else None,
-                     self._look_task[2] if self._look_task else None):
+        for task in (self._interim_task, self._final_worker, self._candidate.task if self._candidate else None):
             if task and not task.done():
                 task.cancel()
+        if self._changes:
+            self._changes.close()
         if self._turns:
             self._turns.close()
 
@@ -189,9 +172,8 @@ class TranscriptionStream:
             self._utterance += 1
             self._segment = 0
             self._next_interim_at = event.start + self._interim_every
-            self._changes.start(event.start)
-            if self._looks:
-                self._looks.start(event.start)
+            if self._changes:
+                self._changes.start(event.start)
             await self._emit(SpeechStarted(utterance_id=self._utterance, start=event.start / SAMPLE_RATE))
             return
         await self._emit(SpeechEnded(utterance_id=self._utterance, end=event.end / SAMPLE_RATE))
@@ -199,10 +181,7 @@ class TranscriptionStream:
             self._interim_task.cancel()  # the final supersedes it
         candidate, self._candidate = self._candidate, None
         audio, start, text = event.audio, event.start, None
-        change = self._changes.pending() if self._config.diarization else None
-        self._changes.stop()
-        if self._looks:
-            self._looks.stop()
+        change = self._changes.stop() if self._changes else None
         if change is not None and start + self._min_split < change < event.end - self._min_split and len(audio):
             # A change too close to the end for a later window to confirm: split the last final there.
             if candidate:
@@ -231,60 +210,14 @@ class TranscriptionStream:
 
     # --- mid-speech finals ------------------------------------------------------------------
 
-    def _follow_speaker_changes(self) -> None:
-        """Embed sliding windows while someone speaks; split the caption where the voice changes."""
-        if not self._config.diarization:
+    def _split_at_speaker_changes(self) -> None:
+        """Split the caption where the voice changes (stream_changes.py finds where)."""
+        if not self._changes:
             return
-        if self._window_task is not None:
-            end, task = self._window_task
-            if not task.done():
-                return  # one window at a time: a loaded server embeds fewer, never falls behind
-            self._window_task = None
-            embedding = None if task.cancelled() or task.exception() is not None else task.result()
-            change = self._changes.add(end, embedding)
-            if change is not None and change > self._segmenter.utterance_start + self._min_split:
-                self._split_at_change(change)
-        end = self._changes.due(self._received)
-        if end is None:
-            return
-        window = self._recent[len(self._recent) - (self._received - end) - self._changes.window:
-                              len(self._recent) - (self._received - end)]
-        # Ranked with the assistant's reply, not below it: a reply's stream of jobs held every window back
-        # for seconds, and captions spoken meanwhile were never split at a change (25 ms a window).
-        task = asyncio.create_task(self._engine.speaker_embedding(window, priority=Priority.REPLY))
-        self._window_task = (end, task)
-
-    def _look_for_speaker_changes(self) -> None:
-        """With a segmentation model: look at the newest seconds of speech every `LOOK_HOP_S`; split the
-        caption where it hears the voice change (sooner than the embedding windows can)."""
-        if self._looks is None:
-            return
-        if self._look_task is not None:
-            start, end, task = self._look_task
-            if not task.done():
-                return  # one look at a time
-            self._look_task = None
-            activity = None if task.cancelled() or task.exception() is not None else task.result()
-            change = self._looks.add(start, end, activity)
-            if change is not None and change > self._segmenter.utterance_start + self._min_split:
-                self._split_at_change(change)
-        span = self._looks.due(self._received)
-        if span is None:
-            return
-        start, end = span
-        audio = self._recent[len(self._recent) - (self._received - start):len(self._recent) - (self._received - end)]
-        if self._engine.models.segmentation.frames(len(audio)) < 1:
-            return
-        # Ranked with the reply for the same reason as the windows (about 10 ms a look).
-        self._look_task = (start, end, asyncio.create_task(self._engine.segment(audio, priority=Priority.REPLY)))
-
-    def _split_at_change(self, at: int) -> None:
-        # The window detector is not told: a change it finds within a window of this cut is another
-        # change (the real call's overlap: the looks cut where Sheila began, the windows where Diane
-        # came back 1 s later), and one it finds again lies within `_min_split` of the cut, ignored.
-        self.split(at)
-        if self._looks:
-            self._looks.cut(at)
+        for at in self._changes.poll():
+            if at > self._segmenter.utterance_start + self._min_split:
+                self.split(at)
+                self._changes.cut(at)
 
     async def _consider_pause(self) -> None:
         """At a short pause, decode the caption so far; once speech resumes, keep it if it is a sentence."""
