@@ -24,6 +24,11 @@ my your his her their our its i we you he she they it's i'm not very mr mrs ms d
 """.split())
 
 
+def has_words(text: str) -> bool:
+    """Whether a decode says anything: Whisper sometimes returns only punctuation ("." on a cut)."""
+    return any(character.isalnum() for character in text)
+
+
 def is_complete_sentence(text: str) -> bool:
     text = text.strip()
     if not _SENTENCE_END.search(text):

@@ -28,7 +28,7 @@ import numpy as np
 
 from parley.settings import Settings
 
-from .captions import CaptionPolicy
+from .captions import CaptionPolicy, has_words
 from .diarization import OnlineDiarizer
 from .engine import Engine
 from .protocol import (SAMPLE_RATE, Final, Interim, Preflight, Ready, SpeechEnded, SpeechStarted, StreamConfig,
@@ -349,7 +349,8 @@ class TranscriptionStream:
             log.exception("interim decode failed on stream %s", self.id)
             return
         end = start + len(audio)
-        if ((utterance, segment) != (self._utterance, self._segment) or not text or not self._segmenter.speaking
+        if ((utterance, segment) != (self._utterance, self._segment) or not has_words(text)
+                or not self._segmenter.speaking
                 or end <= self._interim_end):
             return  # a newer caption or the final overtook it
         self._interim_end = end
@@ -373,7 +374,7 @@ class TranscriptionStream:
                    if self._config.diarization else None)
         try:
             text = await text_task
-            if not any(character.isalnum() for character in text):
+            if not has_words(text):
                 return None  # nothing, or only punctuation (a cut inside speech may decode as ".")
             emotion = await engine.emotion(text, priority=Priority.LIVE) if self._config.emotion else ("neutral", 1.0)
             return _Analysis(text, await speaker if speaker else None, emotion)

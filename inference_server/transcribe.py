@@ -14,6 +14,7 @@ import numpy as np
 
 from parley.settings import Settings
 
+from .captions import has_words
 from .engine import Engine
 from .models.asr import MAX_UTTERANCE_S
 from .offline_diarization import Piece, speaker_pieces
@@ -49,7 +50,7 @@ async def transcribe_audio(engine: Engine, settings: Settings, audio: np.ndarray
         done += 1
         if progress:
             progress(done, len(decoded))
-        return text if _has_words(text) else ""
+        return text if has_words(text) else ""
 
     # A second voice under another's speech is not decoded: its words are in the louder voice's piece
     # or inseparable from them (decoded alone, its 0.3-0.6 s came out "Thank you." on the real call).
@@ -84,10 +85,6 @@ async def _segment(engine: Engine, settings: Settings, audio: np.ndarray) -> lis
         found += await engine.scheduler.run(lambda c=chunk, l=last: run(c, l), priority=Priority.BATCH,
                                             model=engine.models.vad.name)
     return found
-
-
-def _has_words(text: str) -> bool:
-    return any(character.isalnum() for character in text)
 
 
 def _renumber(labels: list[str]) -> list[str]:

@@ -16,7 +16,7 @@ import numpy as np
 
 from inference_server.models.speaker import CamPlusPlusEncoder
 from inference_server.models.vad import VAD
-from inference_server.protocol import SAMPLE_RATE, Final, SpeechEnded, SpeechStarted, StreamConfig
+from inference_server.protocol import SAMPLE_RATE, Final, Interim, SpeechEnded, SpeechStarted, StreamConfig
 from inference_server.scheduler import Priority
 from inference_server.streaming import TranscriptionStream
 from parley.settings import Settings
@@ -294,6 +294,9 @@ async def test_a_speaker_change_without_a_pause_ends_a_final_as_soon_as_the_segm
 
 
 async def test_a_decode_of_only_punctuation_is_no_caption():
-    """A cut inside speech may decode as "." (seen in a Chromium room): no words, no final."""
-    words = sentence("hello there.", 0.6) + [Word(".", 0.5, 0.6)] + sentence("bye now.", 0.3)
-    assert [f.text for f in finals(await run(words))] == ["hello there.", "bye now."]
+    """A cut inside speech may decode as "." (seen in a Chromium room, as a final and as an interim):
+    no words, no final and no interim."""
+    words = sentence("hello there.", 0.6) + [Word(".", 1.2, 0.6)] + sentence("bye now.", 0.3)
+    events = await run(words)
+    assert [f.text for f in finals(events)] == ["hello there.", "bye now."]
+    assert all(any(c.isalnum() for c in e.text) for e in events if isinstance(e, Interim))
