@@ -38,7 +38,7 @@ class StreamSpeakerChanges:
         self._windows = SpeakerChangeDetector(window=int(settings.change_window_s * SAMPLE_RATE),
                                               hop=int(settings.change_hop_s * SAMPLE_RATE), threshold=change,
                                               distinct=distinct)
-        segmentation = engine.models.segmentation
+        segmentation = engine.models.segmentation if settings.live_segmentation else None
         self._looks = SegmentationChangeDetector(
             window=int(LOOK_S * SAMPLE_RATE), hop=int(LOOK_HOP_S * SAMPLE_RATE), frame_step=segmentation.frame_step,
             frame_size=segmentation.frame_size, before=int(LOOK_BEFORE_S * SAMPLE_RATE),

@@ -274,7 +274,7 @@ async def test_a_speaker_change_without_a_pause_ends_a_final_as_soon_as_the_segm
             events.append(event)
 
         engine = WordRecognizer(words, segmentation)
-        stream = TranscriptionStream(engine, Settings(), StreamConfig(emotion=False), emit)
+        stream = TranscriptionStream(engine, Settings(live_segmentation=True), StreamConfig(emotion=False), emit)
         pcm = (render(words) * 32767).astype("<i2").tobytes()
         for offset in range(0, len(pcm), 640):
             await stream.feed(pcm[offset:offset + 640])
