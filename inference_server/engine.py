@@ -56,23 +56,24 @@ class Engine:
 
     async def segment(self, audio: np.ndarray, *, priority: Priority = Priority.ANALYSIS) -> np.ndarray:
         """The segmentation model's activity for the newest audio of a live stream, unpadded."""
-        model = self.models.segmentation
-        if model is None:
-            raise LookupError("no speaker segmentation model loaded")
+        model = self._segmentation()
         return await self.scheduler.run(lambda: model.segment(audio, pad=False), priority=priority, model=model.name)
 
     async def speaker_activity(self, audio: np.ndarray, *, priority: Priority = Priority.BATCH) -> SpeakerActivity:
         """Who speaks when in a whole file, from the segmentation model (one scheduler job per window,
         so live streams run between them). Raises LookupError when this server has no such model."""
-        model = self.models.segmentation
-        if model is None:
-            raise LookupError("no speaker segmentation model loaded")
+        model = self._segmentation()
         accumulator = ActivityAccumulator(len(audio), model.frame_step, model.frame_size)
         for start in window_starts(len(audio), model.window, int(STEP_S * model.sample_rate)):
             window = audio[start:start + model.window]
             accumulator.add(start, await self.scheduler.run(lambda w=window: model.segment(w), priority=priority,
                                                             model=model.name))
         return accumulator.result()
+
+    def _segmentation(self):
+        if self.models.segmentation is None:
+            raise LookupError("no speaker segmentation model loaded")
+        return self.models.segmentation
 
     async def emotion(self, text: str, *, priority: Priority = Priority.ANALYSIS) -> tuple[str, float]:
         emotion = self.models.emotion

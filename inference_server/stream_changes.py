@@ -44,7 +44,7 @@ class StreamSpeakerChanges:
             frame_size=segmentation.frame_size, before=int(LOOK_BEFORE_S * SAMPLE_RATE),
             after=int(LOOK_AFTER_S * SAMPLE_RATE)) if segmentation is not None else None
         self._keep = max(self._windows.window + 2 * self._windows.hop,
-                         int(LOOK_S * SAMPLE_RATE) + 2 * int(LOOK_HOP_S * SAMPLE_RATE))
+                         self._looks.window + 2 * self._looks.hop if self._looks else 0)
         self._recent = np.zeros(0, np.float32)  # the newest audio
         self._received = 0
         self._window_job: tuple[int, asyncio.Task] | None = None
