@@ -56,6 +56,7 @@ class StreamSpeakerChanges:
 
     def start(self, at: int) -> None:
         """Speech started at sample `at`."""
+        self._drop_jobs()
         self._windows.start(at)
         if self._looks:
             self._looks.start(at)
@@ -63,6 +64,7 @@ class StreamSpeakerChanges:
     def stop(self) -> int | None:
         """Speech ended: the newest boundary if the windows scored it a change (none can confirm it later)."""
         change = self._windows.pending()
+        self._drop_jobs()
         self._windows.stop()
         if self._looks:
             self._looks.stop()
@@ -80,9 +82,15 @@ class StreamSpeakerChanges:
         return [change for change in (self._follow_windows(), self._follow_looks()) if change is not None]
 
     def close(self) -> None:
+        self._drop_jobs()
+
+    def _drop_jobs(self) -> None:
+        """A job's result belongs to its utterance. One that comes in after the next has begun set the
+        windows' grid back: the next window reached into the pause and the last utterance's words."""
         for job in (self._window_job, self._look_job):
             if job and not job[-1].done():
                 job[-1].cancel()
+        self._window_job = self._look_job = None
 
     def _follow_windows(self) -> int | None:
         change = None
