@@ -138,9 +138,9 @@ async def test_a_real_phone_call_streamed_live_labels_its_opening_with_the_voice
     opening = finals[0].speaker
     assert any(f.speaker == opening and f.end - f.start >= 3.0 for f in finals[1:]), shown
     assert {f.speaker for f in finals if f.end - f.start >= 3.0} == {"S1", "S2"}, shown  # the women's turns
-    # Raw PCM, as here: 18.6 % with the default window detector; 21.2 % with PARLEY_LIVE_SEGMENTATION=1, whose
-    # finer cuts leave the last 1.5 s at 0.64 to Diane (threshold 0.65): a third label. Through WebRTC
-    # (`parley bench captions`) 21.5 % / 15.6 % with two labels (bench/RESULTS.md).
+    # Raw PCM, as here: 21.2 % with the segmentation looks (default), whose finer cuts leave the last 1.5 s at
+    # 0.64 to Diane (threshold 0.65): a third label; 18.6 % with the windows alone (PARLEY_LIVE_SEGMENTATION=0).
+    # Through WebRTC (`parley bench captions`) 15.6 % / 21.5 % with two labels (bench/RESULTS.md).
     assert der(turns, finals, collar=0.0).der <= 0.25, shown
 
 
