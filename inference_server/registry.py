@@ -94,11 +94,17 @@ class InferenceRegistrar:
         self._task = asyncio.create_task(self._run(), name="inference-registrar")
 
     async def _run(self) -> None:
+        # Whatever goes wrong with one beat, the next one comes: a server that drops out of the registry
+        # while it serves gets no new streams, and nothing would say why.
         while True:
             try:
-                await self.beat()
-            except (RedisError, OSError) as exc:  # Redis away: keep serving, try again next beat
-                log.warning("registry heartbeat failed: %s", exc)
+                # A Redis that stops answering: give up in time for the next beat to keep the entry alive.
+                async with asyncio.timeout(self._heartbeat_s):
+                    await self.beat()
+            except (RedisError, OSError, TimeoutError) as exc:  # Redis away: keep serving, try again next beat
+                log.warning("registry heartbeat failed: %s", exc or type(exc).__name__)
+            except Exception:
+                log.exception("registry heartbeat failed")
             await asyncio.sleep(self._heartbeat_s)
 
     async def aclose(self) -> None:
@@ -112,7 +118,8 @@ class InferenceRegistrar:
 
 async def live_servers(redis: Redis, *, prefix: str = KEY_PREFIX) -> list[Registration]:
     """Servers with a live entry, least loaded first."""
-    keys = [key async for key in redis.scan_iter(match=f"{prefix}*", count=100)]
+    # SCAN may return a key more than once (while Redis resizes its table): each server is listed once.
+    keys = list(dict.fromkeys([key async for key in redis.scan_iter(match=f"{prefix}*", count=100)]))
     entries = []
     for raw in await redis.mget(keys) if keys else []:
         if raw is None:  # expired between SCAN and MGET

@@ -96,6 +96,63 @@ async def test_a_clean_shutdown_leaves_at_once_and_a_loading_server_is_not_liste
     assert await live_servers(redis, prefix=prefix) == []
 
 
+async def test_a_beat_that_fails_does_not_stop_the_next_ones(redis, prefix):
+    """A load reading that raises once (any bug) must not take a serving server out of the registry."""
+    readings = iter([RuntimeError("a bug in the load reading")])
+
+    def load() -> ServerLoad:
+        if (failure := next(readings, None)) is not None:
+            raise failure
+        return ServerLoad(active_streams=1, queue_depth=0)
+
+    entry = InferenceRegistrar(Redis.from_url(REDIS_URL), "http://flaky:8001", load, prefix=prefix,
+                               heartbeat_s=0.05, ttl_s=1.0)
+    entry.start()
+    await until(lambda: listed(redis, prefix, ["http://flaky:8001"]), what="listed after the failed beat")
+    await entry.aclose()
+
+
+async def test_a_redis_that_stops_answering_does_not_stop_the_heartbeats():
+    """A Redis connection that hangs (no reply, no reset): each beat gives up after a heartbeat and
+    the next one tries again on a new connection, instead of waiting forever."""
+    connections = 0
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        await reader.read()  # reads what is sent, never answers
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    # No socket timeout of the client's own: only the registrar's can end the wait.
+    entry = InferenceRegistrar(Redis.from_url(f"redis://127.0.0.1:{port}/0", socket_timeout=None), "http://a:8001",
+                               lambda: ServerLoad(active_streams=0, queue_depth=0), heartbeat_s=0.05, ttl_s=0.2)
+    entry.start()
+    await until(lambda: connections >= 2, what="a second beat after the first one hung")
+    entry._task.cancel()
+    await asyncio.gather(entry._task, return_exceptions=True)
+    await entry.redis.aclose()
+    server.close()
+
+
+async def test_a_server_is_listed_once_though_scan_returns_its_key_twice(redis, prefix):
+    """Redis' SCAN may return one key more than once; the listing must not count a server twice."""
+    entry = InferenceRegistrar(Redis.from_url(REDIS_URL), "http://once:8001",
+                               lambda: ServerLoad(active_streams=0, queue_depth=0), prefix=prefix)
+    await entry.beat()
+
+    class RepeatingScan(Redis):
+        async def scan_iter(self, *args, **kwargs):
+            async for key in super().scan_iter(*args, **kwargs):
+                yield key
+                yield key
+
+    repeating = RepeatingScan.from_url(REDIS_URL)
+    assert [e.url for e in await live_servers(repeating, prefix=prefix)] == ["http://once:8001"]
+    await repeating.aclose()
+    await entry.aclose()
+
+
 async def test_agents_pick_the_least_loaded_live_server(redis, prefix, two_servers):
     busy, idle = two_servers
     entries = [registrar(server, prefix) for server in two_servers]
@@ -172,7 +229,16 @@ async def test_a_stream_survives_its_server_being_killed_mid_utterance(redis, pr
         assert any(abs(f.start - third.start) < 0.6 and "update" in f.text.lower() for f in finals), \
             "the utterance cut by the kill was finalized by the other server"
         # The dead server's entry expires; the survivor's stays fresh.
-        await until(lambda: listed(redis, prefix, [stream.url]), what=f"only the survivor {stream.url} listed")
+        seen: list[str] = []
+
+        async def only_the_survivor() -> bool:
+            seen[:] = sorted(e.url for e in await live_servers(redis, prefix=prefix))
+            return seen == [stream.url]
+
+        try:
+            await until(only_the_survivor)
+        except AssertionError:
+            raise AssertionError(f"only the survivor {stream.url} should be listed, not {seen}") from None
         for entry in entries:
             await entry.aclose()
         await pool.aclose()
