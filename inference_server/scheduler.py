@@ -152,6 +152,11 @@ class Scheduler:
                 depth[job.priority] += 1
             return depth
 
+    def waiting(self, priority: Priority, *, besides: str = "") -> bool:
+        """Whether a job of `priority` or a more urgent one waits, for a client other than `besides`."""
+        with self._cond:
+            return any(job.priority <= priority and job.client != besides for job in self._queue)
+
     def busy(self) -> bool:
         """True while any job waits or runs."""
         with self._cond:

@@ -7,7 +7,9 @@
   change the windows find (two readers it takes for one voice).
 At most one job of each kind is in flight: a loaded server looks less often and never falls
 behind. Both rank with the assistant's reply, not below it: a reply's stream of LLM and TTS jobs
-once held every window back for seconds, and captions spoken meanwhile were never split.
+once held every window back for seconds, and captions spoken meanwhile were never split. But no
+job starts while other streams' caption decodes wait: with four streams, looks queued ahead of
+their interims cost 0.17 s of interim lag (p50 0.47 -> 0.64 s).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from parley.settings import Settings
 
 from .engine import Engine
 from .protocol import SAMPLE_RATE
-from .scheduler import Priority
+from .scheduler import Priority, current_client
 from .speaker_changes import SegmentationChangeDetector, SpeakerChangeDetector
 
 LOOK_S = 3.0  # the newest audio the segmentation model looks at (10 ms of CPU here)...
@@ -45,6 +47,7 @@ class StreamSpeakerChanges:
             after=int(LOOK_AFTER_S * SAMPLE_RATE)) if segmentation is not None else None
         self._keep = max(self._windows.window + 2 * self._windows.hop,
                          self._looks.window + 2 * self._looks.hop if self._looks else 0)
+        self._client = current_client.get()  # this stream, as the scheduler knows it
         self._recent = np.zeros(0, np.float32)  # the newest audio
         self._received = 0
         self._window_job: tuple[int, asyncio.Task] | None = None
@@ -101,7 +104,7 @@ class StreamSpeakerChanges:
             self._window_job = None
             change = self._windows.add(end, _result(task))
         end = self._windows.due(self._received)
-        if end is not None:
+        if end is not None and not self._others_captions_wait():
             window = self._slice(end - self._windows.window, end)
             task = asyncio.create_task(self._engine.speaker_embedding(window, priority=Priority.REPLY))
             self._window_job = (end, task)
@@ -118,10 +121,16 @@ class StreamSpeakerChanges:
             self._look_job = None
             change = self._looks.add(start, end, _result(task))
         span = self._looks.due(self._received)
-        if span is not None and self._engine.models.segmentation.frames(span[1] - span[0]) >= 1:
+        if span is not None and not self._others_captions_wait() \
+                and self._engine.models.segmentation.frames(span[1] - span[0]) >= 1:
             audio = self._slice(*span)
             self._look_job = (*span, asyncio.create_task(self._engine.segment(audio, priority=Priority.REPLY)))
         return change
+
+    def _others_captions_wait(self) -> bool:
+        """Other streams' caption decodes are queued: a job now would go ahead of them. The next poll
+        takes the newest audio instead."""
+        return self._engine.scheduler.waiting(Priority.INTERIM, besides=self._client)
 
     def _slice(self, start: int, end: int) -> np.ndarray:
         """Stream samples [start, end) from the newest audio kept."""

@@ -64,7 +64,8 @@ class WordRecognizer:
                                           "segmentation": segmentation})()
         metric = type("Metric", (), {"observe": lambda self, value: None})()
         self.scheduler = type("Scheduler", (), {"metrics": type("M", (), {"interim_lag": metric,
-                                                                           "final_latency": metric})()})()
+                                                                           "final_latency": metric})(),
+                                                "waiting": lambda self, priority, besides="": False})()
 
     async def recognize(self, audio: np.ndarray, **_) -> str:
         await asyncio.sleep(0)

@@ -268,3 +268,18 @@ async def test_live_work_never_batches_with_background_work(clocked):
     gate.set()
     await asyncio.gather(busy, *flood, *live)
     assert calls == [["L0"], ["A0", "A1"], ["A2", "A3"], ["A4", "A5"]]
+
+
+async def test_waiting_tells_whether_another_clients_urgent_work_is_queued(clocked):
+    scheduler, clock = clocked
+    order: list[str] = []
+    gate, busy = await _occupy(scheduler)
+    assert not scheduler.waiting(Priority.INTERIM)
+    tasks = await _queue(scheduler, clock, [("stream:1", "I", Priority.INTERIM), ("http:a", "B", Priority.BATCH)],
+                         order)
+    assert scheduler.waiting(Priority.INTERIM, besides="stream:2")
+    assert not scheduler.waiting(Priority.INTERIM, besides="stream:1")  # its own decode
+    assert not scheduler.waiting(Priority.LIVE, besides="stream:2")  # nothing as urgent as a final
+    gate.set()
+    await asyncio.gather(busy, *tasks)
+    assert not scheduler.waiting(Priority.BATCH)

@@ -11,21 +11,36 @@ import asyncio
 import numpy as np
 
 from inference_server.protocol import SAMPLE_RATE
-from inference_server.stream_changes import StreamSpeakerChanges
+from inference_server.stream_changes import LOOK_HOP_S, StreamSpeakerChanges
 from parley.settings import Settings
 
 
 class HeldEmbeddings:
-    """An engine whose voice embeddings finish only when released."""
+    """An engine whose voice embeddings and looks finish only when released."""
 
-    def __init__(self) -> None:
-        self.models = type("Models", (), {"segmentation": None})()
+    def __init__(self, segmentation=None) -> None:
+        self.models = type("Models", (), {"segmentation": segmentation})()
         self.jobs: list[tuple[float, float, asyncio.Future]] = []  # (first, last second of the audio, result)
+        self.looks: list[tuple[float, float]] = []
+        self.others_waiting = False  # other streams' caption decodes queued on the scheduler
+        engine = self
+        self.scheduler = type("Scheduler", (), {"waiting": lambda self, priority, besides="": engine.others_waiting})()
 
     async def speaker_embedding(self, audio: np.ndarray, **_) -> np.ndarray | None:
         result = asyncio.get_running_loop().create_future()
         self.jobs.append((float(audio[0]), float(audio[-1]), result))
         return await result
+
+    async def segment(self, audio: np.ndarray, **_) -> np.ndarray:
+        self.looks.append((float(audio[0]), float(audio[-1])))
+        return np.zeros((self.models.segmentation.frames(len(audio)), 3), bool)
+
+
+class Segmentation:
+    frame_step = frame_size = SAMPLE_RATE // 100
+
+    def frames(self, samples: int) -> int:
+        return samples // self.frame_step
 
 
 def positions(start_s: float, end_s: float) -> np.ndarray:
@@ -60,4 +75,23 @@ async def test_a_window_still_out_when_the_next_utterance_starts_is_not_its_busi
     await feed(changes, 2.6, 5.0)
     later = [first for first, _, _ in engine.jobs[len(late):]]
     assert later and min(later) >= 2.5, later
+    changes.close()
+
+
+async def test_looks_and_windows_give_way_while_other_streams_captions_wait():
+    """With other streams' decodes queued, no look or window is started; once they have run, the next
+    look takes the newest audio (none is queued for the audio it skipped)."""
+    engine = HeldEmbeddings(Segmentation())
+    changes = StreamSpeakerChanges(engine, Settings(live_segmentation=True), change=0.55,
+                                   distinct=lambda a, b: True)
+    changes.start(0)
+    engine.others_waiting = True
+    await feed(changes, 0.0, 2.0)
+    assert engine.looks == [] and engine.jobs == []
+    engine.others_waiting = False
+    await feed(changes, 2.0, 2.02)
+    assert len(engine.looks) == 1 and engine.looks[0][1] >= 2.0 - LOOK_HOP_S, engine.looks  # the newest hop
+    assert len(engine.jobs) == 1
+    await feed(changes, 2.02, 3.0)
+    assert len(engine.looks) > 1
     changes.close()
