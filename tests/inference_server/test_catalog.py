@@ -318,6 +318,7 @@ def test_weights_published_only_in_a_source_archive_are_taken_from_it(tmp_path: 
     assert paths["fake-seg-model"].read_bytes() == weights
     assert sorted(p.name for p in paths["fake-seg-model"].parent.iterdir() if not p.name.startswith(".")) == ["seg.onnx"]
     assert catalog.verify(entry, tmp_path / "models")
+    assert entry.source.describe() == "pypi-sdist:fake-seg==0.0.1"  # `parley models list` says how it is fetched
 
 
 def test_a_truncated_source_archive_is_a_one_line_error_and_is_removed(tmp_path: Path) -> None:
