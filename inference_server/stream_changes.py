@@ -58,8 +58,7 @@ class StreamSpeakerChanges:
         self._received += len(samples)
 
     def start(self, at: int) -> None:
-        """Speech started at sample `at`."""
-        self._drop_jobs()
+        """Speech started at sample `at` (after `stop()`, which dropped the last utterance's jobs)."""
         self._windows.start(at)
         if self._looks:
             self._looks.start(at)
