@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -18,11 +19,12 @@ from bench.audio import cache_dir, pcm16_array, render_turn
 from bench.reference import RefTurn, write_rttm, write_stm
 
 from . import sources
+from .packaged import packaged_short_clips
 from .degrade import telephone
 from .questions import QUESTIONS, synthetic_voices
 from .splice import splice
 
-VERSION = 1
+VERSION = 2  # 2: real-short gained the packaged clips (packaged.py)
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,11 @@ def _real_clips(dev: DevSet) -> None:
         _add(dev, clip, "librivox")
     for clip in [*sources.cards(), sources.goforward()]:
         _add(dev, clip, "real-short")
+    try:
+        for clip in packaged_short_clips():
+            _add(dev, clip, "real-short")
+    except (OSError, subprocess.CalledProcessError) as exc:  # FileNotFoundError, no network
+        dev.skipped.append(f"packaged short clips: {exc}")
     try:
         _add(dev, sources.beckett(), "real-other")
     except FileNotFoundError as exc:

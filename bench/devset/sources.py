@@ -76,7 +76,7 @@ def wheel_member(requirement: str, member: str) -> bytes:
     return data
 
 
-def _read(data: bytes) -> np.ndarray:
+def decode_audio(data: bytes) -> np.ndarray:
     audio, sr = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
     return resample(audio.mean(axis=1), sr, SAMPLE_RATE)
 
@@ -110,12 +110,12 @@ def goforward() -> RealClip:
 
 def beckett() -> RealClip:
     return RealClip("beckett", "beckett-reader", BECKETT_TEXT,
-                    _read(wheel_member(MOONSHINE_WHEEL, "test-data/beckett.wav")), f"pypi:{MOONSHINE_WHEEL}")
+                    decode_audio(wheel_member(MOONSHINE_WHEEL, "test-data/beckett.wav")), f"pypi:{MOONSHINE_WHEEL}")
 
 
 def pyannote_call() -> tuple[np.ndarray, list[RefTurn]]:
     """The real two-person call and its reference turns (speaker labels as shipped)."""
-    audio = _read(wheel_member(PYANNOTE_WHEEL, "pyannote/audio/sample/sample.wav"))
+    audio = decode_audio(wheel_member(PYANNOTE_WHEEL, "pyannote/audio/sample/sample.wav"))
     turns = []
     for line in wheel_member(PYANNOTE_WHEEL, "pyannote/audio/sample/sample.rttm").decode().splitlines():
         fields = line.split()

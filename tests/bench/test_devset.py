@@ -62,8 +62,14 @@ def test_opus_round_trip_keeps_length_and_waveform(bitrate):
 def test_real_dev_set_references_match_its_audio(real_dev_set):
     dev = real_dev_set
     sets = {name: len(dev.clips_of(name)) for name in ("librivox", "real-short", "real-other")}
-    assert sets == {"librivox": 5, "real-short": 6, "real-other": 1}
-    assert len({clip.speaker for clip in dev.clips}) == 4  # four different real people
+    assert sets == {"librivox": 5, "real-short": 42, "real-other": 1}, dev.skipped
+    assert len({clip.speaker for clip in dev.clips}) == 13  # real voices, a podcast's hosts counted as one
+    for clip in dev.clips_of("real-short"):  # each a short stretch of speech with its words
+        audio = load_pcm16k(clip.path)
+        assert 0.5 < len(audio) / SR <= 6.0 and clip.text.strip(), clip.name
+        frames = audio[: len(audio) // 160 * 160].reshape(-1, 160)
+        loud = np.sqrt(np.mean(frames ** 2, axis=1))
+        assert loud.max() > 0.01 and (loud > 0.1 * loud.max()).sum() * 0.01 >= 0.3, clip.name  # 0.3 s of voice
     kinds = {conv.kind for conv in dev.conversations}
     assert kinds == {"spliced-gaps", "spliced-nogap", "spliced-overlap", "real-call"}
     for conv in dev.conversations:
