@@ -31,13 +31,15 @@ class Engine:
         return self._chats_waiting
 
     async def recognize(self, audio: np.ndarray, *, priority: Priority = Priority.LIVE,
-                        beam_size: int | None = None, inside_speech: bool = False) -> str:
-        """`inside_speech`: the audio was cut out of speech going on (a caption split at a speaker
-        change), so an unsure decode is still kept: the no-speech drop is for what may be no speech."""
-        asr = self.models.asr
+                        beam_size: int | None = None, inside_speech: bool = False, draft: bool = False) -> str:
+        """`draft`: an interim, decoded by the live recognizer (a finals recognizer, when loaded, decodes
+        the rest). `inside_speech`: the audio was cut out of speech going on (a caption split at a
+        speaker change), so an unsure decode is still kept: the no-speech drop is for what may be no speech."""
+        asr = self.models.asr if draft else self.models.finals_asr
         result: Recognition = await self.scheduler.run_batched(
             audio, lambda clips: asr.recognize(clips, beam_size=beam_size), priority=priority,
-            model=asr.name, batch_key=f"asr:{beam_size}:{priority}")
+            model=asr.name, batch_key=f"asr:{asr.name}:{beam_size}:{priority}",
+            max_batch=8 if asr.capabilities.batching else 1)  # one job per clip: nothing waits behind a queue of them
         if not inside_speech and result.no_speech_prob > _NO_SPEECH_PROB and result.avg_logprob < _MIN_AVG_LOGPROB:
             return ""
         return result.text

@@ -14,7 +14,7 @@ import numpy as np
 
 from parley.settings import Settings
 
-from .catalog import ModelEntry, profile_entries, resolve
+from .catalog import FINAL_ASR, ModelEntry, profile_entries, resolve
 from .device import configure_threads, select_device
 from .models.asr import STT, FasterWhisperSTT
 from .models.base import ModelBackend
@@ -43,6 +43,11 @@ class ModelSet:
     tts: TTS
     turn: TurnDetector | None = None  # None: turn-taking falls back to silence + delay
     segmentation: SpeakerSegmentation | None = None  # None: the file pass works from voice embeddings alone
+    final_asr: STT | None = None  # decodes finals when set; `asr` then decodes interims only
+
+    @property
+    def finals_asr(self) -> STT:
+        return self.final_asr or self.asr
 
     def __post_init__(self) -> None:
         # Held around every model call by each scheduler serving this set. One server has one
@@ -57,7 +62,7 @@ class ModelSet:
         second[::40] = 0.01  # not digital silence: some models skip that
         self.vad.speech_prob(self.vad.new_state(), second[:512])
         self.asr.recognize([second], beam_size=1)
-        self.asr.recognize([second])
+        self.finals_asr.recognize([second])
         self.speaker.embed([second])
         self.embeddings.embed(["warm up"])
         self.emotion.classify(["warm up"])
@@ -108,7 +113,7 @@ def load_models(settings: Settings) -> tuple[ModelSet, str, int]:
     device = select_device(settings.device)
     threads = configure_threads(settings.threads)
     entries = profile_entries(settings.model_profile, settings.llm_model, settings.asr_model, settings.tts_model,
-                                settings.speaker_model)
+                              settings.speaker_model, settings.final_asr_model)
     paths: dict[str, Path | None] = {}
     turn_entry = entries.pop("turn", None)
     segmentation_entry = entries.pop("segmentation", None)
@@ -126,6 +131,8 @@ def load_models(settings: Settings) -> tuple[ModelSet, str, int]:
     torch_device = device
     vad = timed("vad", lambda: SileroVAD(entries["vad"].name, str(paths["vad"])))
     asr = timed("asr", lambda: load_asr(entries["asr"], paths["asr"], asr_device, threads))
+    final_asr = timed("final asr", lambda: load_asr(entries[FINAL_ASR], paths[FINAL_ASR], asr_device, threads)) \
+        if FINAL_ASR in entries else None
     speaker = timed("speaker", lambda: load_speaker(entries["speaker"], paths["speaker"], torch_device))
     embeddings = timed("embeddings", lambda: SentenceTransformerEmbedder(
         entries["embeddings"].name, _dir(paths["embeddings"]), device=torch_device))
@@ -138,7 +145,7 @@ def load_models(settings: Settings) -> tuple[ModelSet, str, int]:
                              lambda e, p: PyannoteSegmentationONNX(e.name, str(p)),
                              "speaker segmentation model unavailable, file transcription finds changes and "
                              "overlaps less well")
-    models = ModelSet(vad, asr, speaker, embeddings, emotion, llm, tts, turn, segmentation)
+    models = ModelSet(vad, asr, speaker, embeddings, emotion, llm, tts, turn, segmentation, final_asr)
     started = time.monotonic()
     models.warm_up()
     log.info("warmed up every model in %.1f s", time.monotonic() - started)

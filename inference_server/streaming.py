@@ -342,7 +342,7 @@ class TranscriptionStream:
 
     async def _interim(self, utterance: int, segment: int, audio: np.ndarray, start: int) -> None:
         try:
-            text = await self._engine.recognize(audio, priority=Priority.INTERIM, beam_size=1)
+            text = await self._engine.recognize(audio, priority=Priority.INTERIM, beam_size=1, draft=True)
         except asyncio.CancelledError:
             raise
         except Exception:  # noqa: BLE001 - an interim is best effort; the final will follow

@@ -41,7 +41,8 @@ def _selected(profile: Optional[str], names: list[str], all_models: bool = False
     if all_models:
         return list(catalog.CATALOG.values())
     return list(catalog.profile_entries(profile or settings.model_profile, settings.llm_model, settings.asr_model,
-                                        settings.tts_model, settings.speaker_model).values())
+                                        settings.tts_model, settings.speaker_model,
+                                        settings.final_asr_model).values())
 
 
 @models_app.command("pull")

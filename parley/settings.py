@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     model_profile: Literal["cpu", "gpu"] = "cpu"
     llm_model: str = Field("", description="Catalog name of the chat model; empty = the profile's default.")
     asr_model: str = Field("", description="Catalog name of the speech recognizer; empty = the profile's default.")
+    final_asr_model: str = Field("", description="Catalog name of a recognizer for finals only (captions that "
+                                                 "commit, the words a reply answers, file transcription) while "
+                                                 "asr_model decodes interims; empty = the profile's choice.")
     tts_model: str = Field("", description="Catalog name of the assistant's voice; empty = the profile's default.")
     speaker_model: str = Field("", description="Catalog name of the voice (speaker) embedder; empty = the profile's "
                                               "default.")

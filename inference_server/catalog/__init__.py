@@ -7,13 +7,13 @@ prepare (`pull`), find (`resolve`) and check (`status`, `verify`) them on disk.
 No heavy imports here: the agent may import this package without pulling in torch.
 """
 
-from .entries import (CAPABILITIES, CATALOG, PROFILES, BuiltinSource, HuggingFaceSource, LocalSource,
+from .entries import (CAPABILITIES, CATALOG, FINAL_ASR, PROFILES, BuiltinSource, HuggingFaceSource, LocalSource,
                       ModelCorrupt, ModelDownloadError, ModelEntry, ModelError, ModelNotReady,
                       PyPISource, UnknownModel, get_entry, model_dir, profile_entries)
 from .prepare import MARKER, pull, resolve, status, tree_hash, verify
 
 __all__ = [
-    "CAPABILITIES", "CATALOG", "MARKER", "PROFILES", "BuiltinSource", "HuggingFaceSource",
+    "CAPABILITIES", "CATALOG", "FINAL_ASR", "MARKER", "PROFILES", "BuiltinSource", "HuggingFaceSource",
     "LocalSource", "ModelCorrupt", "ModelDownloadError", "ModelEntry", "ModelError",
     "ModelNotReady", "PyPISource", "UnknownModel", "get_entry", "model_dir", "profile_entries",
     "pull", "resolve", "status", "tree_hash", "verify",

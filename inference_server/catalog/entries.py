@@ -254,6 +254,7 @@ _ENTRIES: tuple[ModelEntry, ...] = (
 
 CATALOG: dict[str, ModelEntry] = {entry.name: entry for entry in _ENTRIES}
 
+FINAL_ASR = "final-asr"  # a profile's recognizer for finals, when not its live "asr"
 _CPU_PROFILE = {
     "vad": "silero-vad-v6",
     "asr": "whisper-tiny.en",
@@ -285,18 +286,25 @@ def get_entry(name: str) -> ModelEntry:
 
 
 def profile_entries(profile: str, llm_override: str = "", asr_override: str = "",
-                    tts_override: str = "", speaker_override: str = "") -> dict[str, ModelEntry]:
-    """capability -> entry for a profile; the overrides (catalog names) replace its LLM / ASR / TTS / speaker."""
+                    tts_override: str = "", speaker_override: str = "",
+                    final_asr_override: str = "") -> dict[str, ModelEntry]:
+    """capability -> entry for a profile; the overrides (catalog names) replace its LLM / ASR / TTS / speaker.
+    "final-asr", when present, decodes finals while "asr" decodes interims; an ASR override without a
+    final-ASR override names the one recognizer for both."""
     if profile not in PROFILES:
         raise ModelError(f"unknown model profile '{profile}': choose one of {', '.join(PROFILES)}")
     entries = {capability: get_entry(name) for capability, name in PROFILES[profile].items()}
+    if asr_override:
+        entries.pop(FINAL_ASR, None)
     for capability, override in (("llm", llm_override), ("asr", asr_override), ("tts", tts_override),
-                                 ("speaker", speaker_override)):
+                                 ("speaker", speaker_override), (FINAL_ASR, final_asr_override)):
         if override:
             entry = get_entry(override)
-            if entry.capability != capability:
-                raise ModelError(f"model '{override}' does {entry.capability}, not {capability}")
+            if entry.capability != capability.removeprefix("final-"):
+                raise ModelError(f"model '{override}' does {entry.capability}, not {capability.removeprefix('final-')}")
             entries[capability] = entry
+    if FINAL_ASR in entries and entries[FINAL_ASR].name == entries["asr"].name:
+        del entries[FINAL_ASR]  # one recognizer does both
     return entries
 
 

@@ -100,3 +100,50 @@ async def test_streams_interims_and_a_final_with_moonshine(model_settings, model
     assert types.index("interim") < types.index("final")
     assert len(run.interims) >= 2  # re-decodes of the growing utterance
     assert wer(clip.text, run.text) <= 0.1, run.text
+
+
+def test_a_final_asr_override_splits_the_work_and_an_asr_override_names_one_recognizer():
+    both = profile_entries("cpu", final_asr_override=NAME)
+    assert both["final-asr"].name == NAME and both["asr"].name == "whisper-tiny.en"
+    assert "final-asr" not in profile_entries("cpu", asr_override=NAME, final_asr_override=NAME)  # one does both
+    with pytest.raises(ModelError, match="does llm, not asr"):
+        profile_entries("cpu", final_asr_override="smollm2-135m-instruct-q4_1")
+
+
+@pytest.mark.slow
+async def test_interims_come_from_the_live_recognizer_and_finals_from_the_finals_one(models, moonshine):
+    from inference_server.engine import Engine
+    from inference_server.metrics import Metrics
+    from inference_server.scheduler import Priority, Scheduler
+
+    metrics = Metrics()
+    scheduler = Scheduler(metrics=metrics, device_lock=models.device_lock)
+    scheduler.start()
+    engine = Engine(dataclasses.replace(models, final_asr=moonshine), scheduler)
+    clip = librivox_clips()[0]
+    audio = load_pcm16k(clip.path)
+
+    def calls() -> dict[str, float]:
+        samples = metrics.model_latency.collect()[0].samples
+        return {s.labels["model"]: s.value for s in samples if s.name.endswith("_count")}
+
+    try:
+        interim = await engine.recognize(audio, priority=Priority.INTERIM, beam_size=1, draft=True)
+        assert calls() == {"whisper-tiny.en": 1}
+        final = await engine.recognize(audio)
+        assert calls() == {"whisper-tiny.en": 1, NAME: 1}
+    finally:
+        scheduler.stop()
+    assert wer(clip.text, interim) <= 0.15 and wer(clip.text, final) <= 0.08
+
+
+@pytest.mark.slow
+def test_the_final_asr_setting_loads_a_second_recognizer_for_finals(model_settings, moonshine_dir):
+    from inference_server.loader import load_models
+
+    loaded, _, _ = load_models(model_settings.model_copy(update={"final_asr_model": NAME}))
+    try:
+        assert loaded.asr.name == "whisper-tiny.en" and loaded.finals_asr.name == NAME
+        assert [m.name for m in loaded.all() if m.capability == "asr"] == ["whisper-tiny.en", NAME]
+    finally:
+        loaded.close()

@@ -8,6 +8,7 @@ import pytest
 
 from bench.audio import librivox_clips, load_conversation, load_pcm16k
 from bench.metrics import wer
+from bench.reference import read_reference
 
 from bench.streams import stream_audio
 
@@ -51,23 +52,29 @@ async def test_read_speech_streamed_is_accurate(inference_url, clips):
     assert wer(" ".join(references), " ".join(hypotheses)) <= 0.08
 
 
-async def test_two_voices_get_two_stable_speaker_labels(inference_url, audio_cache):
-    conversation = load_conversation("short", audio_cache)
-    run = await stream_audio(inference_url, conversation.samples(), speed=None)
-    finals = run.finals
-    assert len(finals) >= len(conversation.turns) - 1
+async def test_two_voices_get_two_stable_speaker_labels(inference_url, real_dev_set):
+    # Two real people (the LibriVox reader and the cards speaker) taking turns with short gaps. A
+    # synthetic pair once sat at the labels' threshold (one voice's turns 0.64 alike, threshold 0.65)
+    # and flipped with the machine's numerics: plumbing on real voices, well clear of it.
+    conversation = next(c for c in real_dev_set.conversations if c.name == "spliced-gaps")
+    reference = read_reference(conversation.stm)
+    run = await stream_audio(inference_url, load_pcm16k(conversation.path), speed=0.5)
+    finals = [f for f in run.finals if f.text]
+    turns = sorted(reference.turns, key=lambda t: t.start)
+    assert len(finals) >= len(turns) - 1
     # Each final belongs to the reference turn it overlaps most; labels must follow turns.
     truth = []
     for final in finals:
-        overlap = [max(0.0, min(final.end, t.end) - max(final.start, t.start)) for t in conversation.turns]
-        truth.append(conversation.turns[int(np.argmax(overlap))].speaker)
+        overlap = [max(0.0, min(final.end, t.end) - max(final.start, t.start)) for t in turns]
+        truth.append(turns[int(np.argmax(overlap))].speaker)
     mapping = {}
     for label, speaker in zip((f.speaker for f in finals), truth):
         mapping.setdefault(label, speaker)
     agreement = np.mean([mapping[f.speaker] == speaker for f, speaker in zip(finals, truth)])
-    assert len({f.speaker for f in finals}) == len(set(truth)) == 2
-    assert agreement >= 0.75
-    assert wer(conversation.text, run.text) <= 0.25
+    shown = [(f.start, f.end, f.speaker, f.text) for f in finals]
+    assert len({f.speaker for f in finals}) == len(set(truth)) == 2, shown
+    assert agreement >= 0.75, shown
+    assert wer(reference.text, run.text) <= 0.25, run.text
 
 
 async def test_silence_and_noise_give_no_captions(inference_url):

@@ -18,6 +18,8 @@ from bench.audio import PIPER_JOE, load_conversation, load_pcm16k, render_turn, 
 from inference_server.client import InferenceClient
 from inference_server.protocol import EMOTIONS
 
+from tests.waiting import until
+
 from .conftest import wav_bytes
 
 pytestmark = pytest.mark.slow
@@ -39,17 +41,23 @@ def _frames(samples: np.ndarray, rate: int, channels: int = 1, ms: int = 10) -> 
             for i in range(0, len(pcm) // channels, step)]
 
 
-async def _play(stream: stt.RecognizeStream, frames: list[rtc.AudioFrame], ms: int = 10) -> None:
+async def _play(stream: stt.RecognizeStream, frames: list[rtc.AudioFrame], ms: int = 10, *, end: bool = True) -> None:
     for frame in frames:
         stream.push_frame(frame)
         await asyncio.sleep(ms / 1000)
-    stream.end_input()
+    if end:
+        stream.end_input()
 
 
 async def test_streaming_stt_speaks_livekits_event_protocol(client, audio_cache):
     conversation = load_conversation("short", audio_cache)
-    two_turns = load_pcm16k(conversation.path)[: int((conversation.turns[1].end + 0.3) * 16000)]
-    audio = np.concatenate([two_turns, np.zeros(8000, np.float32)])
+    first, second = conversation.turns[:2]
+    samples = load_pcm16k(conversation.path)
+    cut, pause = int((first.end + second.start) / 2 * 16000), 1.0
+    # The second turn is played once the first has ended (its final in): a slower machine then waits
+    # longer instead of seeing the second start before the first's final.
+    parts = [np.concatenate([samples[:cut], np.zeros(int(pause * 16000), np.float32)]),
+             np.concatenate([samples[cut:int((second.end + 0.3) * 16000)], np.zeros(8000, np.float32)])]
     parley = ParleySTT(client, turn_detection=False)  # START/END_OF_SPEECH per utterance
     assert isinstance(parley, stt.STT)
     assert parley.capabilities.streaming and parley.capabilities.interim_results
@@ -57,22 +65,30 @@ async def test_streaming_stt_speaks_livekits_event_protocol(client, audio_cache)
     parley.on("metrics_collected", metrics.append)
 
     stream = parley.stream()
+    events: list[stt.SpeechEvent] = []
+
+    async def collect() -> None:
+        async for event in stream:
+            events.append(event)
+
+    collector = asyncio.create_task(collect())
     # A microphone as LiveKit's room input delivers it: 48 kHz mono, 10 ms frames.
-    player = asyncio.create_task(_play(stream, _frames(resample(audio, 16000, 48000), 48000)))
-    events = [event async for event in stream]
-    await player
+    await _play(stream, _frames(resample(parts[0], 16000, 48000), 48000), end=False)
+    await until(lambda: any(e.type == E.END_OF_SPEECH for e in events), timeout=30, what="the first turn's end")
+    await _play(stream, _frames(resample(parts[1], 16000, 48000), 48000))
+    await collector
 
     kinds = "".join({E.START_OF_SPEECH: "S", E.INTERIM_TRANSCRIPT: "i", E.FINAL_TRANSCRIPT: "F",
                      E.END_OF_SPEECH: "E", E.RECOGNITION_USAGE: ""}[e.type] for e in events)
     assert kinds.replace("i", "") == "SFESFE", kinds  # start, final, end per utterance, in livekit's order
     assert kinds.count("i") >= 2
     finals = [e.alternatives[0] for e in events if e.type == E.FINAL_TRANSCRIPT]
-    for final, turn in zip(finals, conversation.turns):
+    for final, turn, shift in zip(finals, (first, second), (0.0, pause)):
         assert jiwer.wer(_norm(turn.text), _norm(final.text)) <= 0.25, final.text
-        assert abs(final.start_time - turn.start) < 0.6 and abs(final.end_time - turn.end) < 0.6
+        assert abs(final.start_time - turn.start - shift) < 0.6 and abs(final.end_time - turn.end - shift) < 0.6
         assert final.metadata["emotion"] in EMOTIONS and 0 <= final.metadata["emotion_score"] <= 1
     assert [f.speaker_id for f in finals] == ["S1", "S2"]  # two voices, diarized
-    assert sum(m.audio_duration for m in metrics) == pytest.approx(len(audio) / 16000, abs=0.2)
+    assert sum(m.audio_duration for m in metrics) == pytest.approx(sum(len(p) for p in parts) / 16000, abs=0.2)
 
 
 async def test_with_turn_detection_speech_ends_when_the_turn_does_not_at_a_pause(client):
