@@ -41,15 +41,19 @@ async def join(parley, room: str) -> ListeningClient:
 async def test_talking_over_the_assistant_stops_it(parley):
     story, stop = render_turn(VOICE, STORY, sample_rate=RTC_RATE), render_turn(VOICE, STOP, sample_rate=RTC_RATE)
     trials, captioned = [], []
-    for trial in range(4):
+    for trial in range(6):
         # A fresh room each time: with the earlier answers in its context the small test LLM
         # answers the same question in a few words, too short to talk over.
         client = await join(parley, f"barge-in-{trial}")
         trials.append(await barge_in_trial(client, story, stop))
         captioned += [r.event for r in client.of_type("final") if r.event["participant_id"] == "assistant"]
         await client.leave()
-    cut = [t for t in trials if t["outcome"] == "interrupted"]  # the rest ended before it was talked over
-    assert len(cut) >= 2, trials
+        if sum(t["outcome"] == "interrupted" for t in trials) >= 2:
+            break
+    # The rest ended before they were talked over, or (a slow machine: the words of "wait, stop" came
+    # after the final timeout) resumed: up to six tries for two cuts.
+    cut = [t for t in trials if t["outcome"] == "interrupted"]
+    assert len(cut) >= 2, [(t["outcome"], t["reply"]) for t in trials]
     assert any(e["interrupted"] for e in captioned), "the cut-off replies are captioned with the words heard"
 
 

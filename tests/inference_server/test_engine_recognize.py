@@ -8,6 +8,7 @@ import pytest
 
 from inference_server.engine import Engine
 from inference_server.models.asr import Recognition
+from inference_server.models.base import Capabilities
 from inference_server.scheduler import Scheduler
 
 UNSURE = Recognition(text="or queen of clothes.", avg_logprob=-1.07, no_speech_prob=0.71)  # measured on an overlap
@@ -15,6 +16,7 @@ UNSURE = Recognition(text="or queen of clothes.", avg_logprob=-1.07, no_speech_p
 
 class UnsureASR:
     name = "unsure-asr"
+    capabilities = Capabilities(batching=True)
 
     def recognize(self, clips, beam_size=None):
         return [UNSURE for _ in clips]
@@ -24,7 +26,8 @@ class UnsureASR:
 async def engine():
     scheduler = Scheduler()
     scheduler.start()
-    models = type("Models", (), {"asr": UnsureASR(), "device_lock": None})()
+    asr = UnsureASR()
+    models = type("Models", (), {"asr": asr, "finals_asr": asr, "device_lock": None})()
     yield Engine(models, scheduler)
     scheduler.stop()
 
