@@ -35,11 +35,12 @@ async def test_a_spoken_sentence_arrives_as_interims_then_a_final(inference_url,
     assert 0.0 <= final.start < final.end <= len(audio) / 16000
     assert final.speaker == "S1"
     assert final.emotion in {"anger", "disgust", "fear", "joy", "neutral", "sadness", "surprise"}
-    # Interims grow with the utterance and come at least every ~0.5 s of speech.
+    # Interims grow with the utterance and keep up with it: none of it goes 2 s without one (every
+    # 0.4 s when decodes keep up; a slower machine decodes less often, not never).
     ends = [i.end for i in run.interims]
-    assert ends == sorted(ends)
-    speech_s = final.end - final.start
-    assert len(run.interims) >= int(speech_s / 0.5) - 2
+    assert ends == sorted(ends) and len(ends) >= 3
+    gaps = np.diff([final.start, *ends, final.end])
+    assert gaps.max() <= 2.0, ends
 
 
 async def test_read_speech_streamed_is_accurate(inference_url, clips):
