@@ -19,8 +19,8 @@ from bench.audio import cache_dir, pcm16_array, render_turn
 from bench.reference import RefTurn, write_rttm, write_stm
 
 from . import sources
-from .packaged import packaged_short_clips
 from .degrade import telephone
+from .packaged import packaged_short_clips
 from .questions import QUESTIONS, synthetic_voices
 from .splice import splice
 

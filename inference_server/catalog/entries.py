@@ -299,9 +299,9 @@ def profile_entries(profile: str, llm_override: str = "", asr_override: str = ""
     for capability, override in (("llm", llm_override), ("asr", asr_override), ("tts", tts_override),
                                  ("speaker", speaker_override), (FINAL_ASR, final_asr_override)):
         if override:
-            entry = get_entry(override)
-            if entry.capability != capability.removeprefix("final-"):
-                raise ModelError(f"model '{override}' does {entry.capability}, not {capability.removeprefix('final-')}")
+            entry, does = get_entry(override), capability.removeprefix("final-")
+            if entry.capability != does:
+                raise ModelError(f"model '{override}' does {entry.capability}, not {does}")
             entries[capability] = entry
     if FINAL_ASR in entries and entries[FINAL_ASR].name == entries["asr"].name:
         del entries[FINAL_ASR]  # one recognizer does both
