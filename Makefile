@@ -20,7 +20,6 @@ LLAMA_CMAKE_ARGS := -DMTMD_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMP
 LLAMA_WHEELS := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/parley/llama-cpp-python-0.3.36-$(shell echo '$(LLAMA_CMAKE_ARGS)' | sha1sum | cut -c1-12)
 TEST_APT := chromium espeak-ng sox pocketsphinx-testdata iproute2 libportaudio2
 TEST_LLM := smollm2-135m-instruct-q4_1
-TEST_ASR := moonshine-base-en
 
 .PHONY: run test test-fast install install-test apt-run apt-test models models-test clean
 
@@ -80,7 +79,7 @@ models: install
 
 models-test: install
 	$(BIN)/parley models pull
-	$(BIN)/parley models pull --model $(TEST_LLM) --model $(TEST_ASR)
+	$(BIN)/parley models pull --model $(TEST_LLM)
 
 clean:
 	rm -rf $(VENV) .pytest_cache artifacts

@@ -3,8 +3,8 @@
     python -m bench.stage_floor [--repeat 5] [--json]
 
 Default models. Per stage the median of `--repeat` calls after one warm-up: VAD per 32 ms
-frame; the ASR decode of a ~2 s piper question (the beam finals use, and greedy as interims
-do); the end-of-turn model on that question; the LLM's first token of a reply to it with the
+frame; the ASR decode of a ~2 s piper question (tiny.en's beam search, greedy as interims do,
+and the finals' recognizer, which the sum below counts); the end-of-turn model on that question; the LLM's first token of a reply to it with the
 system prompt already evaluated (a warm prefix, as the agent's prefill leaves it); the TTS's
 first audio chunk of a one-sentence reply. With the silence the turn waits before its pause is
 decoded (`sentence_pause_ms` plus a VAD frame), their sum is the least a reply can take.
@@ -118,6 +118,7 @@ def main() -> None:
         "pause_before_decode": settings.sentence_pause_ms / 1000 + models.vad.frame_samples / 16000,
         "asr_decode_beam": _median_s(lambda: models.asr.recognize([audio]), args.repeat),
         "asr_decode_greedy": _median_s(lambda: models.asr.recognize([audio], beam_size=1), args.repeat),
+        "asr_decode_final": _median_s(lambda: models.finals_asr.recognize([audio]), args.repeat),
         "turn_model": _median_s(lambda: models.turn.end_of_turn([audio]), args.repeat) if models.turn else None,
         "llm_first_token_warm_prefix": _median_s(first_token, args.repeat),
         "llm_first_piece_warm_prefix": _median_s(first_piece, args.repeat),
@@ -131,13 +132,13 @@ def main() -> None:
     stages["llm_weights_gb"] = round(weights_gb, 3)
     stages["memory_read_gb_s"] = _memory_read_gb_s(threads)
     stages["llm_decode_token_bound"] = round(weights_gb / stages["memory_read_gb_s"], 4)
-    before_llm = stages["pause_before_decode"] + stages["asr_decode_beam"]
+    before_llm = stages["pause_before_decode"] + stages["asr_decode_final"]
     stages["floor_question_words_decide"] = round(before_llm + stages["llm_first_token_warm_prefix"]
                                                   + stages["tts_first_audio"], 3)
     stages["floor_to_first_piece_audio"] = round(before_llm + stages["llm_first_piece_warm_prefix"]
                                                  + stages["tts_first_audio"], 3)
     stages["machine"] = watch.describe()
-    stages["llm"], stages["asr"] = models.llm.name, models.asr.name
+    stages["llm"], stages["asr"], stages["final_asr"] = models.llm.name, models.asr.name, models.finals_asr.name
     models.close()
     if args.json:
         print(json.dumps(stages))

@@ -70,7 +70,7 @@ async def identify_client(request: Request) -> None:
 
 def check_model(engine: Engine, capability: str, requested: str | None) -> str:
     """The loaded model's name; a request naming another model gets a clear 404."""
-    loaded = getattr(engine.models, capability).name
+    loaded = engine.models.serving(capability).name
     if requested in (None, "", loaded) or requested in OPENAI_ALIASES.get(capability, set()):
         return loaded
     raise unknown_model(requested, capability, [loaded, *sorted(OPENAI_ALIASES.get(capability, set()))])

@@ -76,6 +76,14 @@ class ModelSet:
     def all(self) -> list[ModelBackend]:
         return [model for f in fields(self) if (model := getattr(self, f.name)) is not None]
 
+    def serving(self, capability: str) -> ModelBackend:
+        """The model that answers a request for `capability`: a whole clip's words are a final's."""
+        return self.finals_asr if capability == "asr" else getattr(self, capability)
+
+    def roles(self) -> list[tuple[str, ModelBackend]]:
+        """(what it does here, model): a recognizer for finals only is "final-asr", not a second "asr"."""
+        return [(FINAL_ASR if model is self.final_asr else model.capability, model) for model in self.all()]
+
     def close(self) -> None:
         for model in self.all():
             model.close()

@@ -38,7 +38,8 @@ class Settings(BaseSettings):
     asr_model: str = Field("", description="Catalog name of the speech recognizer; empty = the profile's default.")
     final_asr_model: str = Field("", description="Catalog name of a recognizer for finals only (captions that "
                                                  "commit, the words a reply answers, file transcription) while "
-                                                 "asr_model decodes interims; empty = the profile's choice.")
+                                                 "asr_model decodes interims; empty = the profile's choice; the "
+                                                 "asr_model's own name = one recognizer for both.")
     tts_model: str = Field("", description="Catalog name of the assistant's voice; empty = the profile's default.")
     speaker_model: str = Field("", description="Catalog name of the voice (speaker) embedder; empty = the profile's "
                                               "default.")

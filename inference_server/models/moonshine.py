@@ -23,6 +23,8 @@ _MIN_SAMPLES = 4000  # 0.25 s: shorter clips are padded with silence (the encode
 _TOKENS_PER_S, _TOKENS_FLOOR = 8, 10
 _MIN_LOOP_TOKENS = 4  # shorter repeats ("no no", "five five") are real speech
 _PAST = re.compile(r"past_key_values\.(\d+)\.(decoder|encoder)\.(key|value)")
+# Trained on old audiobooks among others, it writes "to-day" and "to-morrow" for piper's "today".
+_OLD_SPELLING = re.compile(r"\b([Tt])o-(day|morrow|night)\b")
 
 
 def load_tokens(path: Path) -> list[bytes]:
@@ -42,7 +44,8 @@ def load_tokens(path: Path) -> list[bytes]:
 def decode_tokens(vocabulary: list[bytes], ids: list[int]) -> str:
     """SentencePiece pieces to text: byte pieces join raw, "▁" is a space; specials dropped."""
     pieces = b"".join(vocabulary[t] for t in ids if 2 < t < len(vocabulary))
-    return pieces.decode("utf-8", errors="replace").replace("\u2581", " ").strip()
+    text = pieces.decode("utf-8", errors="replace").replace("\u2581", " ").strip()
+    return _OLD_SPELLING.sub(r"\1o\2", text)
 
 
 class MoonshineSTT(STT):

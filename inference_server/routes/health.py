@@ -34,8 +34,8 @@ def health(state: StateDep) -> JSONResponse:
 def info(state: StateDep) -> ServerInfo:
     models = []
     if state.engine is not None:
-        models = [ModelInfo(capability=m.capability, name=m.name, backend=m.backend, path=m.path, device=m.device)
-                  for m in state.engine.models.all()]
+        models = [ModelInfo(capability=role, name=m.name, backend=m.backend, path=m.path, device=m.device)
+                  for role, m in state.engine.models.roles()]
     versions = {"parley": __version__}
     for package in _PACKAGES:
         try:
@@ -63,7 +63,7 @@ def model(model_id: str, engine: EngineDep) -> Model:
 
 def _model_names(engine) -> list[str]:
     capabilities = ("llm", "asr", "tts", "embeddings")
-    loaded = [getattr(engine.models, capability).name for capability in capabilities]
+    loaded = [engine.models.serving(capability).name for capability in capabilities]
     return loaded + [alias for capability in capabilities for alias in sorted(OPENAI_ALIASES[capability])]
 
 

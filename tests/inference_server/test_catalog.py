@@ -218,7 +218,8 @@ def test_unknown_name_lists_valid_names() -> None:
 
 def test_profiles() -> None:
     cpu = catalog.profile_entries("cpu")
-    assert set(cpu) == set(catalog.CAPABILITIES)
+    assert set(cpu) == set(catalog.CAPABILITIES) | {catalog.FINAL_ASR}
+    assert (cpu["asr"].name, cpu[catalog.FINAL_ASR].name) == ("whisper-tiny.en", "moonshine-base-en")
     for entry in cpu.values():
         if isinstance(entry.source, PyPISource):
             assert entry.sha256 and entry.size and all("==" in p for p in entry.source.packages)
@@ -226,6 +227,7 @@ def test_profiles() -> None:
             assert isinstance(entry.source, catalog.BuiltinSource)  # the prototype emotion backend
     gpu = catalog.profile_entries("gpu")
     assert {c for c, e in gpu.items() if isinstance(e.source, catalog.HuggingFaceSource)} == {"asr", "llm", "emotion"}
+    assert catalog.FINAL_ASR not in gpu  # large-v3-turbo decodes both
     assert catalog.profile_entries("cpu", llm_override=SMOL)["llm"].name == SMOL
     with pytest.raises(ModelError, match="does asr, not llm"):
         catalog.profile_entries("cpu", llm_override="whisper-tiny.en")

@@ -30,6 +30,12 @@ def test_tokens_join_bytes_and_word_marks(tmp_path):
     assert load_tokens(tmp_path / "tokenizer.bin") == [b"<unk>", b"x" * 130]
 
 
+def test_old_book_spellings_are_written_as_people_write_them_now():
+    pieces = [b"<unk>", b"<s>", b"</s>", *(f"\u2581{w}".encode() for w in
+                                          ("Call", "me", "to-morrow,", "not", "To-night.", "Up-to-date", "too-day"))]
+    assert decode_tokens(pieces, list(range(3, len(pieces)))) == "Call me tomorrow, not Tonight. Up-to-date too-day"
+
+
 def test_asr_override_replaces_the_profile_default_and_checks_the_capability():
     assert profile_entries("cpu", asr_override=NAME)["asr"].name == NAME
     assert profile_entries("cpu", asr_override="whisper-tiny.en")["asr"].name == "whisper-tiny.en"
@@ -102,10 +108,13 @@ async def test_streams_interims_and_a_final_with_moonshine(model_settings, model
     assert wer(clip.text, run.text) <= 0.1, run.text
 
 
-def test_a_final_asr_override_splits_the_work_and_an_asr_override_names_one_recognizer():
-    both = profile_entries("cpu", final_asr_override=NAME)
-    assert both["final-asr"].name == NAME and both["asr"].name == "whisper-tiny.en"
-    assert "final-asr" not in profile_entries("cpu", asr_override=NAME, final_asr_override=NAME)  # one does both
+def test_the_cpu_profile_splits_the_work_and_an_override_names_one_recognizer():
+    split = profile_entries("cpu")
+    assert split["final-asr"].name == NAME and split["asr"].name == "whisper-tiny.en"
+    assert "final-asr" not in profile_entries("cpu", final_asr_override="whisper-tiny.en")  # tiny.en does both
+    only = profile_entries("cpu", asr_override=NAME)
+    assert "final-asr" not in only and only["asr"].name == NAME
+    assert profile_entries("cpu", asr_override="whisper-tiny.en", final_asr_override=NAME)["final-asr"].name == NAME
     with pytest.raises(ModelError, match="does llm, not asr"):
         profile_entries("cpu", final_asr_override="smollm2-135m-instruct-q4_1")
 
@@ -138,12 +147,14 @@ async def test_interims_come_from_the_live_recognizer_and_finals_from_the_finals
 
 
 @pytest.mark.slow
-def test_the_final_asr_setting_loads_a_second_recognizer_for_finals(model_settings, moonshine_dir):
+def test_the_default_models_load_a_second_recognizer_for_finals(model_settings, moonshine_dir):
     from inference_server.loader import load_models
 
-    loaded, _, _ = load_models(model_settings.model_copy(update={"final_asr_model": NAME}))
+    loaded, _, _ = load_models(model_settings)
     try:
         assert loaded.asr.name == "whisper-tiny.en" and loaded.finals_asr.name == NAME
-        assert [m.name for m in loaded.all() if m.capability == "asr"] == ["whisper-tiny.en", NAME]
+        roles = [(role, m.name) for role, m in loaded.roles() if m.capability == "asr"]
+        assert roles == [("asr", "whisper-tiny.en"), ("final-asr", NAME)]
+        assert loaded.serving("asr").name == NAME  # whole clips (OpenAI transcriptions) are finals
     finally:
         loaded.close()

@@ -32,7 +32,7 @@ def test_models_lists_the_loaded_models_and_their_openai_aliases(http):
     ids = [m["id"] for m in listed["data"]]
     loaded = {m["capability"]: m["name"] for m in http.get("/info").json()["models"]}
     assert listed["object"] == "list" and all(m["object"] == "model" for m in listed["data"])
-    assert ids[:4] == [loaded["llm"], loaded["asr"], loaded["tts"], loaded["embeddings"]]
+    assert ids[:4] == [loaded["llm"], loaded["final-asr"], loaded["tts"], loaded["embeddings"]]  # files are finals
     assert {"whisper-1", "tts-1", "gpt-4o-mini", "text-embedding-3-small"} <= set(ids)
     assert http.get("/v1/models/gpt-4o-mini").json()["id"] == "gpt-4o-mini"
     assert _error(http.get("/v1/models/gpt-99"), 404)["code"] == "model_not_found"

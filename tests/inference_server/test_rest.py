@@ -34,8 +34,10 @@ def http(inference_url):
 def test_health_and_info_describe_the_loaded_models(http):
     assert http.get("/health").json() == {"status": "ready", "detail": ""}
     info = http.get("/info").json()
-    assert {m["capability"] for m in info["models"]} == {"vad", "asr", "speaker", "embeddings", "emotion",
-                                                         "llm", "tts", "turn", "segmentation"}
+    loaded = {m["capability"]: m["name"] for m in info["models"]}
+    assert set(loaded) == {"vad", "asr", "final-asr", "speaker", "embeddings", "emotion", "llm", "tts", "turn",
+                           "segmentation"}
+    assert (loaded["asr"], loaded["final-asr"]) == ("whisper-tiny.en", "moonshine-base-en")
     assert info["device"] == "cpu" and "faster-whisper" in info["versions"]
 
 
