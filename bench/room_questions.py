@@ -120,9 +120,11 @@ def main() -> None:
     parser.add_argument("--set", dest="sets", action="append", choices=("librivox", "real-short", "real-other",
                                                                         "piper", "espeak"))
     parser.add_argument("--asr", help="PARLEY_ASR_MODEL for the server (default: the profile's)")
+    parser.add_argument("--final-asr", help="PARLEY_FINAL_ASR_MODEL for the server (default: the profile's)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    env = {"PARLEY_ASR_MODEL": args.asr} if args.asr else {}
+    env = {name: value for name, value in (("PARLEY_ASR_MODEL", args.asr), ("PARLEY_FINAL_ASR_MODEL", args.final_asr))
+           if value}
     result = asyncio.run(run(args.load_rooms, args.sets or list(DEFAULT_SETS), env))
     if args.json:
         print(json.dumps(result, indent=2))
