@@ -4,10 +4,11 @@
 
 Default models. Per stage the median of `--repeat` calls after one warm-up: VAD per 32 ms
 frame; the ASR decode of a ~2 s piper question (tiny.en's beam search, greedy as interims do,
-and the finals' recognizer, which the sum below counts); the end-of-turn model on that question; the LLM's first token of a reply to it with the
-system prompt already evaluated (a warm prefix, as the agent's prefill leaves it); the TTS's
-first audio chunk of a one-sentence reply. With the silence the turn waits before its pause is
-decoded (`sentence_pause_ms` plus a VAD frame), their sum is the least a reply can take.
+and the finals' recognizer, which the sum below counts); the end-of-turn model on that question;
+the LLM's first token of a reply to it with the system prompt already evaluated (a warm prefix,
+as the agent's prefill leaves it); the TTS's first audio chunk of a one-sentence reply. With the
+silence the turn waits before its pause is decoded (`sentence_pause_ms` plus a VAD frame), their
+sum is the least a reply can take.
 
 The voice starts on the reply's first piece (the agent's SentenceSplitter), not its first
 token, so the LLM's share is also timed to that piece, with the time of one decoded token

@@ -11,7 +11,7 @@ import numpy as np
 from .loader import ModelSet
 from .models.asr import Recognition
 from .models.llm import ChatChunk
-from .scheduler import Priority, Scheduler
+from .scheduler import MAX_BATCH, Priority, Scheduler
 from .speaker_activity import STEP_S, ActivityAccumulator, SpeakerActivity, window_starts
 
 # Whisper makes up text on non-speech; such decodes are dropped.
@@ -39,7 +39,7 @@ class Engine:
         result: Recognition = await self.scheduler.run_batched(
             audio, lambda clips: asr.recognize(clips, beam_size=beam_size), priority=priority,
             model=asr.name, batch_key=f"asr:{asr.name}:{beam_size}:{priority}",
-            max_batch=8 if asr.capabilities.batching else 1)  # one job per clip: nothing waits behind a queue of them
+            max_batch=MAX_BATCH if asr.capabilities.batching else 1)  # unbatched: one clip per job, none waits long
         if not inside_speech and result.no_speech_prob > _NO_SPEECH_PROB and result.avg_logprob < _MIN_AVG_LOGPROB:
             return ""
         return result.text

@@ -36,6 +36,7 @@ job_log = logging.getLogger("inference_server.jobs")
 T = TypeVar("T")
 _DONE = object()
 
+MAX_BATCH = 8  # clips decoded together in one model call, at most
 BACKGROUND_BATCH = 2  # most items in one model call of ANALYSIS or BATCH work
 
 # Who the work is for: a client address, a stream. Jobs submitted in this context carry it.
@@ -66,7 +67,7 @@ class _Job:
     batch_key: str | None = None
     batch_fn: Callable[[list[Any]], list[Any]] | None = None
     item: Any = None
-    max_batch: int = 8
+    max_batch: int = MAX_BATCH
 
 
 class Scheduler:
@@ -112,7 +113,7 @@ class Scheduler:
 
     async def run_batched(self, item: Any, batch_fn: Callable[[list[Any]], list[Any]], *,
                           priority: Priority, model: str, batch_key: str | None = None,
-                          max_batch: int = 8) -> Any:
+                          max_batch: int = MAX_BATCH) -> Any:
         """Run `batch_fn([item, ...])` together with other queued items of the same key."""
         return await self._enqueue(priority=priority, model=model, batch_fn=batch_fn, item=item,
                                    batch_key=batch_key or model, max_batch=max_batch)
