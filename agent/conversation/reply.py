@@ -23,7 +23,7 @@ from ..ports import Inference
 
 from .audio_output import AudioOutput
 from .events import now
-from .sentences import SentenceSplitter, speakable
+from .sentences import SentenceSplitter, speakable, without_label
 
 log = logging.getLogger(__name__)
 
@@ -190,9 +190,7 @@ class SpokenReply:
             queue.put_nowait(None)
 
     def _queue_sentence(self, queue: asyncio.Queue[str | None], sentence: str, index: int) -> int:
-        text = speakable(sentence)
-        if index == 0 and text.lower().startswith(self.name.lower() + ":"):
-            text = text[len(self.name) + 1:].strip()  # the model imitating the transcript's labels
+        text = without_label(speakable(sentence), self.name) if index == 0 else speakable(sentence)
         if not any(c.isalnum() for c in text) or index >= self.options.max_sentences:
             return 0  # nothing to say ("!" split off a "!!"), or one sentence too many
         self._generated_any = True

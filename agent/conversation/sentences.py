@@ -28,6 +28,19 @@ def speakable(text: str) -> str:
     return " ".join(text.split())
 
 
+# A transcript line's label (prompts.transcript_line): "Ann:", "Ann (2) [anger]:".
+_LABEL = re.compile(r"^([A-Z][\w'.-]*(?: [A-Z][\w'.-]*)?)( \(\d+\))?( \[[a-z]+\])?:\s*", re.IGNORECASE)
+
+
+def without_label(text: str, own_name: str) -> str:
+    """A reply's first words without a transcript label the model imitated: its own name, or any label
+    in the transcript's own marks (a "(2)" or an "[emotion]"), which no plain sentence starts with."""
+    match = _LABEL.match(text)
+    if match and (match.group(2) or match.group(3) or match.group(1).lower() == own_name.lower()):
+        return text[match.end():]
+    return text
+
+
 class SentenceSplitter:
     def __init__(self, *, first_clause_words: int = 2, first_chunk_words: int = 4) -> None:
         self._buffer = ""

@@ -8,7 +8,7 @@ import pytest
 
 from agent.conversation.context import AssistantLine, ConversationContext, HumanLine
 from agent.conversation.prompts import PromptLibrary, ReplyPrompt
-from agent.conversation.sentences import SentenceSplitter, speakable
+from agent.conversation.sentences import SentenceSplitter, speakable, without_label
 from agent.conversation.turns import ReplyRule, is_filler
 
 
@@ -142,3 +142,12 @@ def test_an_overlong_transcript_drops_its_oldest_half_at_once():
     start = window[0]
     context.add(human("Ann", "One more."))
     assert context.window[0] is start, "one more line does not move the window's start"
+
+
+def test_a_reply_does_not_start_with_a_transcript_label_the_model_imitated():
+    assert without_label("Parley: Paris, of course.", "Parley") == "Paris, of course."
+    assert without_label("parley: Paris.", "Parley") == "Paris."
+    assert without_label("Ann (2) [anger]: Well, I see.", "Parley") == "Well, I see."
+    assert without_label("Ann [surprise]: Oh!", "Parley") == "Oh!"
+    assert without_label("Note: it rains.", "Parley") == "Note: it rains."  # a plain sentence keeps its words
+    assert without_label("Well: it depends.", "Parley") == "Well: it depends."
