@@ -102,6 +102,10 @@ class InferenceRegistrar:
                 async with asyncio.timeout(self._heartbeat_s):
                     await self.beat()
             except (RedisError, OSError, TimeoutError) as exc:  # Redis away: keep serving, try again next beat
+                if asyncio.current_task().cancelling():
+                    # Our cancel turned into a connection error inside the client: a stopped server
+                    # that kept beating would stay listed forever.
+                    raise asyncio.CancelledError from exc
                 log.warning("registry heartbeat failed: %s", exc or type(exc).__name__)
             except Exception:
                 log.exception("registry heartbeat failed")

@@ -10,6 +10,7 @@ import jiwer
 import numpy as np
 import pytest
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from agent.inference_pool import InferencePool
@@ -246,3 +247,24 @@ async def test_a_stream_survives_its_server_being_killed_mid_utterance(redis, pr
 
 def _norm(text: str) -> str:
     return jiwer.RemovePunctuation()(text.lower())
+
+
+async def test_a_cancel_that_the_redis_client_turns_into_an_error_still_stops_the_heartbeats():
+    """A client may surface a cancel during a command as a connection error; the beats must stop anyway."""
+    in_flight = asyncio.Event()
+
+    class CancelAsError(InferenceRegistrar):
+        async def beat(self) -> None:
+            in_flight.set()
+            try:
+                await asyncio.Event().wait()
+            except asyncio.CancelledError:
+                raise RedisConnectionError("connection closed by a cancel") from None
+
+    entry = CancelAsError(Redis.from_url(REDIS_URL), "http://127.0.0.1:1", lambda: None, heartbeat_s=5, ttl_s=10)
+    entry.start()
+    await in_flight.wait()
+    entry._task.cancel()
+    done, _ = await asyncio.wait({entry._task}, timeout=5)
+    assert done and entry._task.cancelled()
+    await entry.redis.aclose()
