@@ -10,9 +10,9 @@ Captions, utterances and turns are separate: `speech_started`/`speech_ended` fol
 the turn model), while a caption may become final mid-speech (captions.py): at a short
 pause after a complete sentence, at a speaker change, or at the longest caption allowed. An
 utterance's finals are numbered by `segment`; the one that closes the utterance has `last`.
-A short pause is decoded speculatively while it lasts; if speech resumes, the decode is kept
-as a candidate and committed once done if its words form a sentence. Finals are sent
-strictly in order.
+A short pause is decoded speculatively while it lasts; once done, the decode is committed if
+its words form a sentence (the pause need not end first), else kept as the turn's words or,
+when speech resumes, shown as an interim. Finals are sent strictly in order.
 """
 
 from __future__ import annotations
@@ -224,7 +224,14 @@ class TranscriptionStream:
         segmenter = self._segmenter
         end = segmenter.settled_end(self._pause_samples)
         candidate = self._candidate
-        if candidate is not None and end != candidate.end:
+        if candidate is not None and self._sentence_done(candidate):
+            # A sentence: final as soon as its words are known, whether the pause goes on (to the turn's end,
+            # 400 ms and more away) or speech resumes.
+            self._candidate = None
+            audio = segmenter.utterance_audio()[: candidate.end - candidate.start]
+            segmenter.cut(candidate.end)
+            self._commit(candidate.start, candidate.end, candidate.task, audio, last=False)
+        elif candidate is not None and end != candidate.end:
             if not candidate.task.done() and end is None:
                 return  # speech resumed: decide once the decode is done
             self._candidate = None
@@ -232,15 +239,11 @@ class TranscriptionStream:
                 # A newer pause while the older one's decode is still out: the newer may end the turn, and its
                 # decode covers the older's audio; waiting for both would make the turn's words late.
                 candidate.task.cancel()
-            elif self._sentence_done(candidate):
-                audio = segmenter.utterance_audio()[: candidate.end - candidate.start]
-                segmenter.cut(candidate.end)
-                self._commit(candidate.start, candidate.end, candidate.task, audio, last=False)
             else:
                 await self._candidate_as_interim(candidate)
         start = segmenter.utterance_start
-        if end is None or self._candidate is not None:
-            return  # speaking, or already decoding
+        if end is None or end <= start or self._candidate is not None:
+            return  # speaking, the pause's sentence already final, or already decoding
         if not self._turns and end - start < self._policy.min_caption_s * SAMPLE_RATE:
             return  # too short to be a caption of its own (a turn's pause needs its words however short)
         audio = segmenter.utterance_audio()[: end - start]

@@ -144,10 +144,11 @@ async def test_continuous_speech_gets_a_final_per_sentence_inside_one_turn():
              + sentence("snow is white.", 0.25) + sentence("what colour is the sea?", 0.05))
     events = await run(words)
     got = finals(events)
+    # The last sentence is final at its pause too; the turn's end then closes the utterance with an empty one.
     assert [f.text for f in got] == ["the sky is blue on a clear day.", "grass is green in the spring.",
-                                     "snow is white.", "what colour is the sea?"]
-    assert [f.last for f in got] == [False, False, False, True]
-    assert [f.segment for f in got] == [0, 1, 2, 3]
+                                     "snow is white.", "what colour is the sea?", ""]
+    assert [f.last for f in got] == [False, False, False, False, True]
+    assert [f.segment for f in got] == [0, 1, 2, 3, 4]
     assert len({f.utterance_id for f in got}) == 1
     # One turn: the VAD's start and end, however many finals.
     assert sum(isinstance(e, SpeechStarted) for e in events) == sum(isinstance(e, SpeechEnded) for e in events) == 1
@@ -159,7 +160,7 @@ async def test_continuous_speech_gets_a_final_per_sentence_inside_one_turn():
 async def test_a_pause_after_a_word_that_needs_more_is_not_a_sentence_end():
     words = sentence("the capital of", 0.3) + sentence("france is paris.", 0.25) + sentence("it is big.", 0.05)
     got = finals(await run(words))
-    assert [f.text for f in got] == ["the capital of france is paris.", "it is big."]
+    assert [f.text for f in got] == ["the capital of france is paris.", "it is big.", ""]
 
 
 async def test_speech_without_any_pause_is_cut_between_words_below_the_longest_caption():
@@ -178,12 +179,21 @@ async def test_a_sentence_then_a_few_words_before_the_pause_gives_two_finals():
     assert [f.last for f in got] == [False, True]
 
 
-async def test_a_long_pause_still_ends_the_turn_with_one_final():
+async def test_a_long_pause_still_ends_the_turn():
     words = sentence("hello there.", 0.6) + sentence("how are you?", 0.05)
     events = await run(words)
-    assert [(f.text, f.segment, f.last) for f in finals(events)] == [("hello there.", 0, True),
+    assert [(f.text, f.segment, f.last) for f in finals(events)] == [("hello there.", 0, False), ("", 1, True),
                                                                     ("how are you?", 0, True)]
     assert sum(isinstance(e, SpeechEnded) for e in events) == 2
+
+
+async def test_a_sentence_is_final_at_its_short_pause_not_at_the_turns_end():
+    """The turn's end is the VAD's long pause; a complete sentence's caption need not wait for it."""
+    words = sentence("the sky is blue on a clear day.", 1.0)
+    events = await run(words)
+    got = finals(events)
+    assert [(f.text, f.last) for f in got] == [("the sky is blue on a clear day.", False), ("", True)]
+    assert events.index(got[0]) < next(i for i, e in enumerate(events) if isinstance(e, SpeechEnded))
 
 
 async def test_minutes_without_a_pause_keep_captions_flowing_and_memory_bounded():
@@ -289,7 +299,7 @@ async def test_a_speaker_change_without_a_pause_ends_a_final_as_soon_as_the_segm
     events = await transcribe(VoiceSegmentation(second_voice_from=12))
     got = finals(events)
     assert [f.text for f in got] == [" ".join(f"a{i}" for i in range(12)) + ".",
-                                     " ".join(f"b{i}" for i in range(12)) + "."]
+                                     " ".join(f"b{i}" for i in range(12)) + ".", ""]
     assert abs(got[0].end - (0.3 + 12 * 0.33)) <= 0.05
     assert events.index(got[0]) < next(i for i, e in enumerate(events) if isinstance(e, SpeechEnded))
 
@@ -299,5 +309,5 @@ async def test_a_decode_of_only_punctuation_is_no_caption():
     no words, no final and no interim."""
     words = sentence("hello there.", 0.6) + [Word(".", 1.2, 0.6)] + sentence("bye now.", 0.3)
     events = await run(words)
-    assert [f.text for f in finals(events)] == ["hello there.", "bye now."]
+    assert [f.text for f in finals(events) if f.text] == ["hello there.", "bye now."]
     assert all(any(c.isalnum() for c in e.text) for e in events if isinstance(e, Interim))
