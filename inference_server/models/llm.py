@@ -11,9 +11,11 @@ from .base import Capabilities, ModelBackend
 
 log = logging.getLogger(__name__)
 
-# A 1.5B model evaluates ~100-200 prompt tokens a second on 2 CPU cores: a chunk holds the
-# device ~0.5 s, where a whole prompt in one job held a speaker's final back for seconds.
-PREFILL_CHUNK_TOKENS = 64
+# A 1.5B model evaluates ~80-100 prompt tokens a second on 2 CPU cores. The room's prefill runs
+# after every final, so a chunk is what the next final waits behind: 64 tokens held it 0.35-1.2 s
+# on the real call, 16 hold it ~0.2 s for 18 % less throughput (8 halve it: llama.cpp's small-batch
+# path). A whole prompt in one job held a speaker's final back for seconds.
+PREFILL_CHUNK_TOKENS = 16
 
 
 @dataclass(frozen=True)
