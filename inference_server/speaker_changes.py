@@ -100,9 +100,6 @@ class SegmentationChangeDetector:
     where embedding windows need a window of each side: on the dev set's real call it found 6 of 8
     changes 0.76 s after they happened (p50), windows ~2 s after. It misses changes between voices
     it hears as one (the splices' two readers), so the window detector keeps running beside it.
-
-    A switch whose new voice has spoken `early` but not yet `after` is `likely`: a caller may start
-    on the caption it would end (its decode) while the next look confirms it or not.
     """
 
     window: int  # samples the model sees each time (the newest of the utterance)
@@ -111,8 +108,6 @@ class SegmentationChangeDetector:
     frame_size: int
     before: int  # samples the old voice must have spoken, alone, just before the change
     after: int  # samples the new voice must have spoken since
-    early: int = 0  # samples of the new voice that make a change `likely` (0: never)
-    likely: int | None = None  # where the latest look saw a change it cannot confirm yet
     _start: int | None = None
     _next_end: int | None = None
     _last_change: int = -(1 << 62)
@@ -121,10 +116,9 @@ class SegmentationChangeDetector:
         """Speech started at sample `at`: looks begin once both sides of a change could be heard."""
         self._start = at
         self._next_end = at + self.before + self.after
-        self.likely = None
 
     def stop(self) -> None:
-        self._start = self._next_end = self.likely = None
+        self._start = self._next_end = None
 
     def due(self, position: int) -> tuple[int, int] | None:
         """(start, end) of the audio to look at once the stream has reached `position`; behind, the newest."""
@@ -139,14 +133,12 @@ class SegmentationChangeDetector:
         if self._start is not None:
             self._start = max(self._start, at)
         self._last_change = max(self._last_change, at)
-        self.likely = None
 
     def add(self, start: int, end: int, activity: np.ndarray | None) -> int | None:
         """The model's `activity` (frames x local speakers) for audio [start, end). Returns a change point."""
         if self._next_end is None:
             return None  # speech ended meanwhile
         self._next_end = end + self.hop
-        self.likely = None
         if activity is None:
             return None
         runs: list[list[int]] = []  # [speaker, first frame, end frame) of single-speaker stretches
@@ -164,12 +156,8 @@ class SegmentationChangeDetector:
             at = start + new[1] * self.frame_step + self.frame_size // 2
             heard_after = sum(r[2] - r[1] for r in runs[index + 1:] if r[0] == new[0]) * self.frame_step
             heard_before = (old[2] - old[1]) * self.frame_step
-            if heard_before < self.before or at - self._last_change < self.before + self.after:
-                continue
-            if heard_after >= self.after:
+            if heard_before >= self.before and heard_after >= self.after \
+                    and at - self._last_change >= self.before + self.after:
                 self._last_change = at
-                self.likely = None
                 return at
-            if self.early and heard_after >= self.early and self.likely is None:
-                self.likely = at
         return None

@@ -30,7 +30,6 @@ LOOK_S = 3.0  # the newest audio the segmentation model looks at (10 ms of CPU h
 LOOK_HOP_S = 0.25  # ...this often while someone speaks
 LOOK_BEFORE_S = 0.5  # the old voice heard this long just before a change...
 LOOK_AFTER_S = 0.3  # ...and the new one this long since
-LOOK_EARLY_S = 0.1  # a change heard this long is likely: the caption it would end starts decoding
 
 
 class StreamSpeakerChanges:
@@ -45,8 +44,7 @@ class StreamSpeakerChanges:
         self._looks = SegmentationChangeDetector(
             window=int(LOOK_S * SAMPLE_RATE), hop=int(LOOK_HOP_S * SAMPLE_RATE), frame_step=segmentation.frame_step,
             frame_size=segmentation.frame_size, before=int(LOOK_BEFORE_S * SAMPLE_RATE),
-            after=int(LOOK_AFTER_S * SAMPLE_RATE), early=int(LOOK_EARLY_S * SAMPLE_RATE)) \
-            if segmentation is not None else None
+            after=int(LOOK_AFTER_S * SAMPLE_RATE)) if segmentation is not None else None
         self._keep = max(self._windows.window + 2 * self._windows.hop,
                          self._looks.window + 2 * self._looks.hop if self._looks else 0)
         self._client = current_client.get()  # this stream, as the scheduler knows it
@@ -80,11 +78,6 @@ class StreamSpeakerChanges:
         windows where Diane came back 1 s later); one they find again is within the caller's minimum."""
         if self._looks:
             self._looks.cut(at)
-
-    @property
-    def likely(self) -> int | None:
-        """A change the latest look saw but cannot confirm yet (the next look will, most often)."""
-        return self._looks.likely if self._looks else None
 
     def poll(self) -> list[int]:
         """Changes found by jobs that finished since the last call; starts the jobs now due."""

@@ -43,7 +43,6 @@ log = logging.getLogger(__name__)
 Emit = Callable[[StreamEvent], Awaitable[None]]
 
 _QUIET = 2 * 512  # samples (two VAD frames) without speech: no new interim (one frame is a dip between words)
-_SAME_CUT = SAMPLE_RATE // 10  # a confirmed change this near a likely one's decode takes that decode
 
 
 class StreamTooLong(Exception):
@@ -112,7 +111,6 @@ class TranscriptionStream:
         self._interim_end = 0  # audio end of the newest interim sent: interims never go back in time
         self._interim_task: asyncio.Task | None = None
         self._candidate: _Candidate | None = None
-        self._speculation: _Candidate | None = None  # the caption a likely speaker change would end, decoding
         self._finals: asyncio.Queue[_Caption | None] = asyncio.Queue()
         self._final_worker = asyncio.create_task(self._send_finals_in_order())
         self._analysis: tuple[int, int, int, asyncio.Task[str]] | None = None  # latest decode: the turn's words
@@ -159,8 +157,7 @@ class TranscriptionStream:
 
     async def close(self) -> None:
         """The client went away: drop pending work."""
-        for task in (self._interim_task, self._final_worker, self._candidate.task if self._candidate else None,
-                     self._drop_speculation()):
+        for task in (self._interim_task, self._final_worker, self._candidate.task if self._candidate else None):
             if task and not task.done():
                 task.cancel()
         if self._changes:
@@ -183,7 +180,6 @@ class TranscriptionStream:
         if self._interim_task and not self._interim_task.done():
             self._interim_task.cancel()  # the final supersedes it
         candidate, self._candidate = self._candidate, None
-        self._drop_speculation()
         audio, start, text = event.audio, event.start, None
         change = self._changes.stop() if self._changes else None
         if change is not None and start + self._min_split < change < event.end - self._min_split and len(audio):
@@ -219,31 +215,9 @@ class TranscriptionStream:
         if not self._changes:
             return
         for at in self._changes.poll():
-            if at > self._segmenter.utterance_start + self._min_split and (cut := self.split(at)) is not None:
-                self._changes.cut(cut)
-        self._speculate(self._changes.likely)
-
-    def _speculate(self, likely: int | None) -> None:
-        """Decode the caption a likely change would end while the next look confirms it: the decode
-        (0.1-0.45 s for 1-7 s of speech) is done or under way when the change is."""
-        segmenter = self._segmenter
-        start = segmenter.utterance_start
-        speculation = self._speculation
-        if speculation is not None and (likely is None or speculation.start != start
-                                        or abs(speculation.end - likely) > _SAME_CUT):
-            self._drop_speculation()
-            speculation = None
-        if speculation is None and likely is not None and segmenter.speaking \
-                and start + self._min_split < likely <= segmenter.position:
-            audio = segmenter.utterance_audio()[: likely - start]
-            self._speculation = _Candidate(start, likely, self._recognize(audio, inside_speech=True))
-
-    def _drop_speculation(self) -> asyncio.Task | None:
-        speculation, self._speculation = self._speculation, None
-        if speculation is None:
-            return None
-        speculation.task.cancel()
-        return speculation.task
+            if at > self._segmenter.utterance_start + self._min_split:
+                self.split(at)
+                self._changes.cut(at)
 
     async def _consider_pause(self) -> None:
         """At a short pause, decode the caption so far; once speech resumes, keep it if it is a sentence."""
@@ -331,29 +305,20 @@ class TranscriptionStream:
         earliest = segmenter.position - int(self._policy.search_s * SAMPLE_RATE)
         self.split(segmenter.quietest_point(earliest))
 
-    def split(self, at: int) -> int | None:
-        """Commit the caption in progress up to sample `at` now, speech going on (max length, speaker change).
-        Returns where it was cut: at a likely change's decode when `at` is that change."""
+    def split(self, at: int) -> None:
+        """Commit the caption in progress up to sample `at` now, speech going on (max length, speaker change)."""
         segmenter = self._segmenter
         start = segmenter.utterance_start
         if not segmenter.speaking or not start < at <= segmenter.position:
-            return None
+            return
         if self._candidate is not None:
             self._candidate.task.cancel()
             self._candidate = None
-        speculation, self._speculation = self._speculation, None
-        if speculation is not None and speculation.start == start and abs(speculation.end - at) <= _SAME_CUT:
-            at, text = speculation.end, speculation.task
-        else:
-            if speculation is not None:
-                speculation.task.cancel()
-            text = None
         audio = segmenter.utterance_audio()[: at - start]
         segmenter.cut(at)
         # Cut out of speech going on: kept even when the ASR is unsure it heard speech (a speaker change
         # inside an overlap decoded "four queen of clubs" with a 0.71 no-speech probability, and it was lost).
-        self._commit(start, at, text or self._recognize(audio, inside_speech=True), audio, last=False)
-        return at
+        self._commit(start, at, self._recognize(audio, inside_speech=True), audio, last=False)
 
     def _commit(self, start: int, end: int, text: asyncio.Task[str], audio: np.ndarray, *, last: bool) -> None:
         self._set_analysis((self._utterance, start, end, text))
