@@ -219,6 +219,8 @@ class FailoverStream:
         self._offset = 0  # the current server's time zero, in samples on our clock
         self._ids: dict[int, int] = {}  # the current server's utterance ids -> ours
         self._reused: list[int] = []  # our ids that the replayed audio will produce again
+        self._captions: dict[int, int] = {}  # our id -> its finals sent so far, until its last
+        self._first_segment: dict[int, int] = {}  # our id -> where the current server's segments start
         self._told: set[tuple[str, int]] = set()  # (speech_started|speech_ended, id) sent, until its final
         self._next_id = 1
         self._ending = False
@@ -263,6 +265,7 @@ class FailoverStream:
         if any(start < oldest for start in self._pending.values()):  # noise that was never finalized
             self._pending = {u: start for u, start in self._pending.items() if start >= oldest}
             self._told = {told for told in self._told if told[1] in self._pending}
+            self._captions = {u: n for u, n in self._captions.items() if u in self._pending}
         keep_from = max(oldest, min(self._pending.values(), default=self._sent) - int(REPLAY_PAD_S * SAMPLE_RATE))
         while self._replay and self._replay[0][0] + len(self._replay[0][1]) // 2 <= keep_from:
             self._replay.popleft()
@@ -297,6 +300,8 @@ class FailoverStream:
         self._reused = sorted((u for u, start in self._pending.items() if start >= self._offset),
                               key=self._pending.get)
         self._ids = {}
+        # The new server numbers a replayed utterance's captions from 0: continue after those sent.
+        self._first_segment = {u: self._captions.get(u, 0) for u in self._reused}
         log.info("transcription stream moved from %s to %s, replaying %.1f s", failed, self.url,
                  (self._sent - self._offset) / SAMPLE_RATE)
         for _, pcm in list(self._replay):
@@ -319,6 +324,8 @@ class FailoverStream:
             update["start"] = round(event.start + shift, 3)
         if isinstance(event, (Interim, Final, SpeechEnded)):
             update["end"] = round(event.end + shift, 3)
+        if isinstance(event, (Interim, Final)):
+            update["segment"] = event.segment + self._first_segment.get(ours, 0)
         if isinstance(event, (SpeechStarted, SpeechEnded)):
             if (event.type, ours) in self._told:
                 return None  # a replayed utterance: the consumer heard it start (or end) already
@@ -327,8 +334,11 @@ class FailoverStream:
             self._pending.setdefault(ours, self._offset + round(event.start * SAMPLE_RATE))
         elif isinstance(event, Final) and not event.last:
             self._pending[ours] = self._offset + round(event.end * SAMPLE_RATE)  # replay only what is not final
+            self._captions[ours] = update["segment"] + 1
         elif isinstance(event, Final):
             self._pending.pop(ours, None)
+            self._captions.pop(ours, None)
+            self._first_segment.pop(ours, None)
             self._told -= {("speech_started", ours), ("speech_ended", ours)}
         return event.model_copy(update=update)
 
