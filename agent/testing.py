@@ -81,13 +81,16 @@ def text_vector(text: str) -> list[float]:
 
 class FakeInferenceServer:
     def __init__(self, script: list[tuple[str, str]] | None = None, *, threshold: float = 0.02,
-                 silence_ms: int = 300, interim_every_ms: int = 300,
+                 silence_ms: int = 300, interim_every_ms: int = 300, sentence_pause_ms: int | None = None,
                  answer: Callable[[list[dict]], str] | None = None) -> None:
+        """`sentence_pause_ms`: the words are final at a pause this long, before the speech ends (as the
+        real server commits a sentence); the end of the speech then brings an empty closing final."""
         self.script = script or [("hello from the fake server", "S1")]
         self.answer = answer
         self.threshold = threshold
         self.silence_chunks = silence_ms // 20
         self.interim_chunks = interim_every_ms // 20
+        self.pause_chunks = sentence_pause_ms // 20 if sentence_pause_ms else None
         self.streams_opened = 0
         self.finals_sent = 0
         self.chats: list[list[dict]] = []  # the messages of every chat request, in order
@@ -197,6 +200,7 @@ class _FakeStream:
         self._speaking = False
         self._quiet = 0
         self._loud = 0
+        self._words_final = False  # this utterance's words were sent as a final at a pause
 
     async def emit(self, event: StreamEvent) -> None:
         await self._ws.send_text(event.model_dump_json())
@@ -213,7 +217,7 @@ class _FakeStream:
         server = self._server
         if not self._speaking:
             if loud:
-                self._speaking, self._quiet, self._loud = True, 0, 0
+                self._speaking, self._quiet, self._loud, self._words_final = True, 0, 0, False
                 self._utterance += 1
                 self._speech_start = self._position - _CHUNK
                 await self.emit(SpeechStarted(utterance_id=self._utterance, start=self._seconds(self._speech_start)))
@@ -222,6 +226,13 @@ class _FakeStream:
         self._quiet = 0 if loud else self._quiet + 1
         if self._quiet >= server.silence_chunks:
             await self.end_utterance()
+        elif self._quiet == server.pause_chunks and not self._words_final:
+            self._words_final = True
+            text, speaker = self._script()
+            await self.emit(Final(utterance_id=self._utterance, last=False, text=text,
+                                  start=self._seconds(self._speech_start), end=self._speech_end(), speaker=speaker,
+                                  emotion="neutral", emotion_score=0.9))
+            self._server.finals_sent += 1
         elif loud and self._loud % server.interim_chunks == 0:
             words = self._script()[0].split()
             shown = max(1, min(len(words) - 1, self._loud // server.interim_chunks))
@@ -232,12 +243,19 @@ class _FakeStream:
         if not self._speaking:
             return
         self._speaking = False
-        end = self._seconds(self._position - self._quiet * _CHUNK)
+        end = self._speech_end()
         text, speaker = self._script()
         await self.emit(SpeechEnded(utterance_id=self._utterance, end=end))
+        if self._words_final:  # the utterance closes with an empty last final
+            await self.emit(Final(utterance_id=self._utterance, segment=1, text="", start=end, end=end,
+                                  speaker=speaker, emotion="neutral", emotion_score=1.0))
+            return
         await self.emit(Final(utterance_id=self._utterance, text=text, start=self._seconds(self._speech_start),
                               end=end, speaker=speaker, emotion="neutral", emotion_score=0.9))
         self._server.finals_sent += 1
+
+    def _speech_end(self) -> float:
+        return self._seconds(self._position - self._quiet * _CHUNK)
 
     def _script(self) -> tuple[str, str]:
         script = self._server.script

@@ -176,13 +176,17 @@ class ParticipantTranscriber:
                 caption_id=self._caption_id(event.utterance_id, event.segment), participant_id=pid, speaker=labels.last,
                 text=event.text, start=round(event.start + offset, 3), end=round(event.end + offset, 3)))
             await self._tell(UserTranscript(pid, labels.last, event.text, False, at))
-        elif isinstance(event, Final) and event.text:  # an empty final only closes its utterance
+        elif isinstance(event, Final) and event.text:  # an empty final only closes its utterance: no caption
             label, index = labels.label(event.speaker)
             await self._publish(CaptionFinal(
                 caption_id=self._caption_id(event.utterance_id, event.segment), participant_id=pid, speaker=label,
                 speaker_index=index, text=event.text, start=round(event.start + offset, 3),
                 end=round(event.end + offset, 3), emotion=event.emotion, emotion_score=event.emotion_score))
             await self._tell(UserTranscript(pid, label, event.text, True, at, event.emotion, event.emotion_score))
+        elif isinstance(event, Final) and event.last:
+            # An utterance whose words were all final before its speech ended (a sentence is final at its
+            # pause): the conversation waits for a final after each speech_ended, and this is it.
+            await self._tell(UserTranscript(pid, labels.last, "", True, at))
         elif isinstance(event, Preflight):  # for the assistant only: not a caption
             await self._tell(UserPreflight(pid, labels.last, event.text, at, end=event.end + offset))
         elif isinstance(event, EndOfTurn):

@@ -6,6 +6,7 @@ import asyncio
 
 import numpy as np
 
+from agent.conversation.events import UserTranscript
 from agent.events import CaptionFinal, CaptionInterim, ParticipantInfo, Speaking
 from agent.testing import FakeInferenceServer, tone_pattern
 from agent.transcriber import ParticipantTranscriber
@@ -125,3 +126,32 @@ async def test_last_words_are_captioned_when_the_participant_leaves_mid_sentence
     await asyncio.wait_for(task, 10)
     await client.aclose()
     assert [f.text for f in recorder.finals()] == ["hello from ann"]
+
+
+async def test_words_final_at_a_pause_still_give_the_conversation_a_final_after_the_speech_ends():
+    """The server commits a sentence at its pause, before speech_ended; the conversation waits for a final
+    after each speech_ended (until then a reply holds back for 2 s), so the empty closing one reaches it."""
+    server = FakeInferenceServer([("what is the capital of france", "S1")], sentence_pause_ms=100)
+    await server.start()
+    heard: list = []
+
+    async def hear(event) -> None:
+        heard.append(event)
+
+    recorder = Recorder()
+    client = InferenceClient(server.url)
+    audio = AudioStream()
+    transcriber = ParticipantTranscriber(client, ParticipantInfo(id="p1", name="Ann"), audio, recorder.publish,
+                                         recorder.status_changed, hear=hear)
+    task = asyncio.create_task(transcriber.run())
+    await feed(audio, speech_pcm([("silence", 0.3), ("tone", 1.0), ("silence", 0.6)]))
+    audio.close()
+    await asyncio.wait_for(task, 10)
+    await client.aclose()
+    await server.stop()
+
+    assert [f.text for f in recorder.finals()] == ["what is the capital of france"]  # no empty caption
+    finals = [(type(e).__name__, e.text) if isinstance(e, UserTranscript) else type(e).__name__
+              for e in heard if not (isinstance(e, UserTranscript) and not e.is_final)]
+    assert finals == ["UserStartedSpeaking", ("UserTranscript", "what is the capital of france"),
+                      "UserStoppedSpeaking", ("UserTranscript", "")]

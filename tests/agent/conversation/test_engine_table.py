@@ -12,7 +12,7 @@ import pytest
 
 from agent.testing import ScriptedReply
 
-from .table import Case, final, pauses, play, says, starts, stops, turn_ends
+from .table import OPTIONS, Case, final, pauses, play, says, starts, stops, turn_ends
 
 PARIS = "The capital of France is Paris."
 STORY = "Once upon a time, a dragon lived in a castle. It guarded a heap of gold."  # three chunks to speak
@@ -333,3 +333,19 @@ def test_a_recall_that_hangs_is_given_up_at_its_timeout_and_said_so(caplog):
     assert sum("completed" in line for line in played.timeline) == 1
     [warning] = [r.getMessage() for r in caplog.records if "memory recall" in r.getMessage()]
     assert "took over" in warning and "without memories" in warning
+
+
+def test_words_final_before_the_speech_ended_are_answered_once_the_empty_closing_final_comes():
+    """The server commits a sentence at its pause, before speech_ended; the utterance's closing final is
+    then empty. Without it the engine would wait out `final_timeout_s` for a final after the speech ended."""
+    said = starts("Ann", 0.0) + final("Ann", "What is the capital of France?", at=1.0) \
+        + stops("Ann", 1.3, speech_end=0.9) + turn_ends("Ann", 1.3, end=0.9)
+    closed = play(Case("closing final", said + final("Ann", "", at=1.32), [PARIS], expect=[]))
+    unclosed = play(Case("no closing final", said, [PARIS], expect=[]))
+
+    def thinking_at(played) -> float:
+        return float(next(line for line in played.timeline if line.endswith("state thinking")).split()[0])
+
+    assert thinking_at(closed) < 1.5
+    assert thinking_at(unclosed) > 1.3 + OPTIONS.final_timeout_s
+    assert closed.room.lines() == [("Ann", "What is the capital of France?"), ("Parley", PARIS)]
