@@ -169,7 +169,8 @@ class RoomConversation:
         _, speech_end_at = pending.pop(0) if pending else (event.at, None)
         turn = self._turn
         if is_filler(event.text):
-            log.info("room %s: not a turn: %r", self.room, event.text)
+            if event.text:  # empty: closes an utterance whose words were final already
+                log.info("room %s: not a turn: %r", self.room, event.text)
             if turn is not None and turn.paused and not self._speaking:
                 await self._resume(turn)
             await self._maybe_start_turn()
