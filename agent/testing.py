@@ -228,10 +228,7 @@ class _FakeStream:
             await self.end_utterance()
         elif self._quiet == server.pause_chunks and not self._words_final:
             self._words_final = True
-            text, speaker = self._script()
-            await self.emit(Final(utterance_id=self._utterance, last=False, text=text,
-                                  start=self._seconds(self._speech_start), end=self._speech_end(), speaker=speaker,
-                                  emotion="neutral", emotion_score=0.9))
+            await self.emit(self._final(last=False))
             self._server.finals_sent += 1
         elif loud and self._loud % server.interim_chunks == 0:
             words = self._script()[0].split()
@@ -243,19 +240,20 @@ class _FakeStream:
         if not self._speaking:
             return
         self._speaking = False
-        end = self._speech_end()
-        text, speaker = self._script()
-        await self.emit(SpeechEnded(utterance_id=self._utterance, end=end))
-        if self._words_final:  # the utterance closes with an empty last final
-            await self.emit(Final(utterance_id=self._utterance, segment=1, text="", start=end, end=end,
-                                  speaker=speaker, emotion="neutral", emotion_score=1.0))
+        final = self._final()
+        await self.emit(SpeechEnded(utterance_id=self._utterance, end=final.end))
+        if self._words_final:  # the words went out at the pause: the utterance closes with an empty last final
+            await self.emit(final.model_copy(update={"segment": 1, "text": "", "start": final.end}))
             return
-        await self.emit(Final(utterance_id=self._utterance, text=text, start=self._seconds(self._speech_start),
-                              end=end, speaker=speaker, emotion="neutral", emotion_score=0.9))
+        await self.emit(final)
         self._server.finals_sent += 1
 
-    def _speech_end(self) -> float:
-        return self._seconds(self._position - self._quiet * _CHUNK)
+    def _final(self, *, last: bool = True) -> Final:
+        """The script's words for the utterance, up to where its speech ended."""
+        text, speaker = self._script()
+        return Final(utterance_id=self._utterance, last=last, text=text, start=self._seconds(self._speech_start),
+                     end=self._seconds(self._position - self._quiet * _CHUNK), speaker=speaker, emotion="neutral",
+                     emotion_score=0.9)
 
     def _script(self) -> tuple[str, str]:
         script = self._server.script
