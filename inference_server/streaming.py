@@ -39,6 +39,9 @@ from .stream_changes import StreamSpeakerChanges
 from .turn_stream import StreamTurns
 
 log = logging.getLogger(__name__)
+# One line per caption committed and per final sent, in stream seconds (PARLEY_DEBUG_LOGGERS=inference_server.captions):
+# with inference_server.jobs, where a final's latency went.
+caption_log = logging.getLogger("inference_server.captions")
 
 Emit = Callable[[StreamEvent], Awaitable[None]]
 
@@ -62,11 +65,17 @@ class _Analysis:
 
 @dataclass
 class _Candidate:
-    """A decode of the caption in progress up to a pause, [start, end) in samples."""
+    """A decode of the caption in progress up to a pause, [start, end) in samples, and its analysis (speaker,
+    emotion) under way beside it: should the pause make it final, nothing is left to compute."""
 
     start: int
     end: int
     task: asyncio.Task[str]
+    analysis: asyncio.Task[_Analysis | None]
+
+    def cancel(self) -> None:
+        self.analysis.cancel()
+        self.task.cancel()
 
 
 @dataclass
@@ -157,9 +166,11 @@ class TranscriptionStream:
 
     async def close(self) -> None:
         """The client went away: drop pending work."""
-        for task in (self._interim_task, self._final_worker, self._candidate.task if self._candidate else None):
+        for task in (self._interim_task, self._final_worker):
             if task and not task.done():
                 task.cancel()
+        if self._candidate:
+            self._candidate.cancel()
         if self._changes:
             self._changes.close()
         if self._turns:
@@ -180,33 +191,36 @@ class TranscriptionStream:
         if self._interim_task and not self._interim_task.done():
             self._interim_task.cancel()  # the final supersedes it
         candidate, self._candidate = self._candidate, None
-        audio, start, text = event.audio, event.start, None
+        audio, start, decoded = event.audio, event.start, None
         change = self._changes.stop() if self._changes else None
         if change is not None and start + self._min_split < change < event.end - self._min_split and len(audio):
             # A change too close to the end for a later window to confirm: split the last final there.
             if candidate:
-                candidate.task.cancel()
+                candidate.cancel()
                 candidate = None
             head = audio[: change - start]
             self._commit(start, change, self._recognize(head), head, last=False)
             audio, start = audio[change - start:], change
         if candidate and (candidate.start, candidate.end) == (event.start, event.end):
-            text = candidate.task  # decoded during the pause the VAD waited out
+            decoded = candidate  # decoded and analysed during the pause the VAD waited out
         elif candidate and candidate.start == event.start and self._sentence_done(candidate) and len(audio):
             # A sentence, then a few more words before the pause: two finals.
-            self._commit(candidate.start, candidate.end, candidate.task, audio[: candidate.end - start], last=False)
+            self._commit_candidate(candidate)
             audio, start = audio[candidate.end - start:], candidate.end
         elif candidate:
-            candidate.task.cancel()
+            candidate.cancel()
         if len(audio) or self._segment:
             # After mid-speech finals the utterance always gets its `last` one, empty if nothing followed.
             if self._segment and self._segmenter.last_speech_end - start < self._segmenter.min_speech:
                 # A breath or click after a sentence's final is no speech, and Whisper makes up words on
                 # it ("Thank you so much for watching"): the utterance closes without its words.
-                if text is not None:
-                    text.cancel()
-                text, audio = None, audio[:0]
-            self._commit(start, event.end, text or self._recognize(audio), audio, last=True)
+                if decoded is not None:
+                    decoded.cancel()
+                decoded, audio = None, audio[:0]
+            if decoded is not None:
+                self._commit_candidate(decoded, last=True)
+            else:
+                self._commit(start, event.end, self._recognize(audio), audio, last=True)
 
     # --- mid-speech finals ------------------------------------------------------------------
 
@@ -228,9 +242,8 @@ class TranscriptionStream:
             # A sentence: final as soon as its words are known, whether the pause goes on (to the turn's end,
             # 400 ms and more away) or speech resumes.
             self._candidate = None
-            audio = segmenter.utterance_audio()[: candidate.end - candidate.start]
             segmenter.cut(candidate.end)
-            self._commit(candidate.start, candidate.end, candidate.task, audio, last=False)
+            self._commit_candidate(candidate)
         elif candidate is not None and end != candidate.end:
             if not candidate.task.done() and end is None:
                 return  # speech resumed: decide once the decode is done
@@ -238,8 +251,9 @@ class TranscriptionStream:
             if not candidate.task.done():
                 # A newer pause while the older one's decode is still out: the newer may end the turn, and its
                 # decode covers the older's audio; waiting for both would make the turn's words late.
-                candidate.task.cancel()
+                candidate.cancel()
             else:
+                candidate.analysis.cancel()  # speech went on: no final of these words
                 await self._candidate_as_interim(candidate)
         start = segmenter.utterance_start
         if end is None or end <= start or self._candidate is not None:
@@ -248,9 +262,10 @@ class TranscriptionStream:
             return  # too short to be a caption of its own (a turn's pause needs its words however short)
         audio = segmenter.utterance_audio()[: end - start]
         # With turns, the reply waits for these words (turn_stream.py): they are on the reply path.
-        self._candidate = _Candidate(start, end, self._recognize(audio, Priority.REPLY if self._turns else
-                                                                Priority.LIVE))
-        self._set_analysis((self._utterance, start, end, self._candidate.task))
+        priority = Priority.REPLY if self._turns else Priority.LIVE
+        text = self._recognize(audio, priority)
+        self._candidate = _Candidate(start, end, text, asyncio.create_task(self._analyse(text, audio, priority)))
+        self._set_analysis((self._utterance, start, end, text))
 
     def _set_analysis(self, analysis: tuple[int, int, int, asyncio.Task[str]]) -> None:
         self._analysis = analysis
@@ -312,7 +327,7 @@ class TranscriptionStream:
         if not segmenter.speaking or not start < at <= segmenter.position:
             return
         if self._candidate is not None:
-            self._candidate.task.cancel()
+            self._candidate.cancel()
             self._candidate = None
         audio = segmenter.utterance_audio()[: at - start]
         segmenter.cut(at)
@@ -321,8 +336,17 @@ class TranscriptionStream:
         self._commit(start, at, self._recognize(audio, inside_speech=True), audio, last=False)
 
     def _commit(self, start: int, end: int, text: asyncio.Task[str], audio: np.ndarray, *, last: bool) -> None:
+        self._queue_final(start, end, text, asyncio.create_task(self._analyse(text, audio)), last=last)
+
+    def _commit_candidate(self, candidate: _Candidate, *, last: bool = False) -> None:
+        self._queue_final(candidate.start, candidate.end, candidate.task, candidate.analysis, last=last)
+
+    def _queue_final(self, start: int, end: int, text: asyncio.Task[str], analysis: asyncio.Task[_Analysis | None],
+                     *, last: bool) -> None:
         self._set_analysis((self._utterance, start, end, text))
-        analysis = asyncio.create_task(self._analyse(text, audio))
+        if caption_log.isEnabledFor(logging.DEBUG):
+            caption_log.debug("stream %s commit %d.%d [%.2f, %.2f) at %.2f", self.id, self._utterance, self._segment,
+                              start / SAMPLE_RATE, end / SAMPLE_RATE, self._received / SAMPLE_RATE)
         self._finals.put_nowait(_Caption(self._utterance, self._segment, start, end, analysis, last,
                                          time.monotonic()))
         self._segment += 1
@@ -371,15 +395,16 @@ class TranscriptionStream:
             return asyncio.create_task(self._engine.recognize(audio, priority=priority, inside_speech=True))
         return asyncio.create_task(self._engine.recognize(audio, priority=priority))
 
-    async def _analyse(self, text_task: asyncio.Task[str], audio: np.ndarray) -> _Analysis | None:
+    async def _analyse(self, text_task: asyncio.Task[str], audio: np.ndarray,
+                       priority: Priority = Priority.LIVE) -> _Analysis | None:
         engine = self._engine
-        speaker = (asyncio.create_task(engine.speaker_embedding(audio, priority=Priority.LIVE))
+        speaker = (asyncio.create_task(engine.speaker_embedding(audio, priority=priority))
                    if self._config.diarization else None)
         try:
             text = await text_task
             if not has_words(text):
                 return None  # nothing, or only punctuation (a cut inside speech may decode as ".")
-            emotion = await engine.emotion(text, priority=Priority.LIVE) if self._config.emotion else ("neutral", 1.0)
+            emotion = await engine.emotion(text, priority=priority) if self._config.emotion else ("neutral", 1.0)
             return _Analysis(text, await speaker if speaker else None, emotion)
         finally:
             if speaker and not speaker.done():
@@ -410,6 +435,10 @@ class TranscriptionStream:
             else:
                 speaker = "S1"
             self._metrics.final_latency.observe(time.monotonic() - caption.committed_at)
+            if caption_log.isEnabledFor(logging.DEBUG):
+                caption_log.debug("stream %s final %d.%d sent %.3f s after its commit, at %.2f: %r", self.id,
+                                  caption.utterance, caption.segment, time.monotonic() - caption.committed_at,
+                                  self._received / SAMPLE_RATE, analysis.text)
             await self._emit(Final(utterance_id=caption.utterance, segment=caption.segment, last=caption.last,
                                    text=analysis.text, start=caption.start / SAMPLE_RATE,
                                    end=caption.end / SAMPLE_RATE, speaker=speaker, emotion=analysis.emotion[0],

@@ -59,6 +59,7 @@ class WordRecognizer:
     def __init__(self, words: list[Word], segmentation: VoiceSegmentation | None = None) -> None:
         self._words = words
         self.embedded: list[tuple[int, object]] = []  # (samples, priority) of each voice embedding asked for
+        self.journal: list = []  # the analysis asked for, in order; a test may add the stream's events to it
         speaker = type("Speaker", (), {"similarity": CamPlusPlusEncoder.similarity})()
         self.models = type("Models", (), {"vad": LevelVAD(), "turn": None, "speaker": speaker,
                                           "segmentation": segmentation})()
@@ -79,9 +80,11 @@ class WordRecognizer:
 
     async def speaker_embedding(self, audio, priority=None, **_):
         self.embedded.append((len(audio), priority))
+        self.journal.append(("speaker", len(audio)))
         return None
 
     async def emotion(self, text, **_):
+        self.journal.append(("emotion", text))
         return ("neutral", 1.0)
 
     async def segment(self, audio, priority=None, **_):
@@ -194,6 +197,33 @@ async def test_a_sentence_is_final_at_its_short_pause_not_at_the_turns_end():
     got = finals(events)
     assert [(f.text, f.last) for f in got] == [("the sky is blue on a clear day.", False), ("", True)]
     assert events.index(got[0]) < next(i for i, e in enumerate(events) if isinstance(e, SpeechEnded))
+
+
+async def test_a_turns_last_words_are_analysed_during_the_pause_and_final_at_the_turns_end():
+    """A caption decoded at a short pause that is no sentence waits for the turn's end (the VAD's 400 ms).
+    Its speaker and emotion are computed meanwhile, so at the turn's end the final has nothing to wait for."""
+    words = sentence("the capital of", 1.0)  # ends on "of": final only at the turn's end
+    engine = WordRecognizer(words)
+
+    async def emit(event) -> None:
+        engine.journal.append(event)
+
+    stream = TranscriptionStream(engine, Settings(), StreamConfig(), emit)
+    pcm = (render(words) * 32767).astype("<i2").tobytes()
+    for offset in range(0, len(pcm), 640):
+        await stream.feed(pcm[offset:offset + 640])
+        for _ in range(5):
+            await asyncio.sleep(0)
+    await stream.finish()
+    journal = engine.journal
+    [final] = finals(journal)
+    assert (final.text, final.last) == ("the capital of.", True)
+    ended = next(i for i, e in enumerate(journal) if isinstance(e, SpeechEnded))
+    spoken = int(3 * 0.3 * SAMPLE_RATE)
+    assert [entry for entry in journal[:ended] if isinstance(entry, tuple) and entry[0] == "emotion"] == \
+        [("emotion", "the capital of.")]
+    assert any(entry[0] == "speaker" and spoken <= entry[1] for entry in journal[:ended] if isinstance(entry, tuple))
+    assert not any(isinstance(entry, tuple) for entry in journal[ended:])  # no analysis left after the pause
 
 
 async def test_minutes_without_a_pause_keep_captions_flowing_and_memory_bounded():
