@@ -66,10 +66,13 @@ class _Analysis:
 @dataclass
 class _Candidate:
     """A decode of the caption in progress up to a pause, [start, end) in samples, and its analysis (speaker,
-    emotion) under way beside it: should the pause make it final, nothing is left to compute."""
+    emotion) under way beside it, so that a turn's last words are final the moment the VAD ends the turn.
+    The analysis is speculative: it ranks below the turn's decision and the reply (the pause may end the
+    turn), and a caption committed before it is done gets it again at the priority of a final."""
 
     start: int
     end: int
+    audio: np.ndarray
     task: asyncio.Task[str]
     analysis: asyncio.Task[_Analysis | None]
 
@@ -264,7 +267,8 @@ class TranscriptionStream:
         # With turns, the reply waits for these words (turn_stream.py): they are on the reply path.
         priority = Priority.REPLY if self._turns else Priority.LIVE
         text = self._recognize(audio, priority)
-        self._candidate = _Candidate(start, end, text, asyncio.create_task(self._analyse(text, audio, priority)))
+        self._candidate = _Candidate(start, end, audio, text,
+                                     asyncio.create_task(self._analyse(text, audio, speculative=True)))
         self._set_analysis((self._utterance, start, end, text))
 
     def _set_analysis(self, analysis: tuple[int, int, int, asyncio.Task[str]]) -> None:
@@ -339,7 +343,11 @@ class TranscriptionStream:
         self._queue_final(start, end, text, asyncio.create_task(self._analyse(text, audio)), last=last)
 
     def _commit_candidate(self, candidate: _Candidate, *, last: bool = False) -> None:
-        self._queue_final(candidate.start, candidate.end, candidate.task, candidate.analysis, last=last)
+        analysis = candidate.analysis
+        if not analysis.done():
+            analysis.cancel()  # a final now: its analysis must not wait behind the reply
+            analysis = asyncio.create_task(self._analyse(candidate.task, candidate.audio))
+        self._queue_final(candidate.start, candidate.end, candidate.task, analysis, last=last)
 
     def _queue_final(self, start: int, end: int, text: asyncio.Task[str], analysis: asyncio.Task[_Analysis | None],
                      *, last: bool) -> None:
@@ -395,13 +403,16 @@ class TranscriptionStream:
             return asyncio.create_task(self._engine.recognize(audio, priority=priority, inside_speech=True))
         return asyncio.create_task(self._engine.recognize(audio, priority=priority))
 
-    async def _analyse(self, text_task: asyncio.Task[str], audio: np.ndarray,
-                       priority: Priority = Priority.LIVE) -> _Analysis | None:
+    async def _analyse(self, text_task: asyncio.Task[str], audio: np.ndarray, *,
+                       speculative: bool = False) -> _Analysis | None:
+        """A final's words, speaker and emotion. A speculative analysis (a pause's candidate) ranks below the
+        turn's decision and the reply, and leaves the decode to the candidate when it is cancelled."""
         engine = self._engine
+        priority = Priority.INTERIM if speculative else Priority.LIVE
         speaker = (asyncio.create_task(engine.speaker_embedding(audio, priority=priority))
                    if self._config.diarization else None)
         try:
-            text = await text_task
+            text = await (asyncio.shield(text_task) if speculative else text_task)
             if not has_words(text):
                 return None  # nothing, or only punctuation (a cut inside speech may decode as ".")
             emotion = await engine.emotion(text, priority=priority) if self._config.emotion else ("neutral", 1.0)
@@ -409,7 +420,7 @@ class TranscriptionStream:
         finally:
             if speaker and not speaker.done():
                 speaker.cancel()
-            if not text_task.done():
+            if not speculative and not text_task.done():
                 text_task.cancel()
 
     async def _send_finals_in_order(self) -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from inference_server.protocol import SAMPLE_RATE, EndOfTurn, Preflight, StreamConfig
+from inference_server.protocol import SAMPLE_RATE, EndOfTurn, Final, Preflight, StreamConfig
 from inference_server.scheduler import Priority
 from inference_server.streaming import TranscriptionStream
 from parley.settings import Settings
@@ -36,6 +36,7 @@ class _Job:
     cost: float = field(compare=False)
     result: object = field(compare=False)
     future: asyncio.Future = field(compare=False)
+    kind: str = field(compare=False, default="")
 
 
 class VirtualDevice(WordRecognizer):
@@ -51,22 +52,23 @@ class VirtualDevice(WordRecognizer):
         self._seq = itertools.count()
         self._running: tuple[float, _Job] | None = None  # (done at, job)
         self._free_at = 0.0
+        self.ran: list[tuple[str, Priority]] = []  # (kind, priority) of each job run to the end for a caller
 
     async def recognize(self, audio: np.ndarray, *, priority: Priority = Priority.LIVE, **_) -> str:
         text = await super().recognize(audio)
         return await self._run(priority, self._decode_s, text)
 
     async def speaker_embedding(self, audio: np.ndarray, *, priority: Priority = Priority.ANALYSIS, **_):
-        return await self._run(priority, SPEAKER_S, None)
+        return await self._run(priority, SPEAKER_S, None, "speaker")
 
     async def emotion(self, text: str, *, priority: Priority = Priority.ANALYSIS, **_):
-        return await self._run(priority, TURN_MODEL_S, ("neutral", 1.0))
+        return await self._run(priority, TURN_MODEL_S, ("neutral", 1.0), "emotion")
 
     async def end_of_turn(self, audio: np.ndarray) -> float:
         return await self._run(Priority.REPLY, TURN_MODEL_S, self._probability)
 
-    async def _run(self, priority: Priority, cost: float, result):
-        job = _Job(priority, next(self._seq), cost, result, asyncio.get_running_loop().create_future())
+    async def _run(self, priority: Priority, cost: float, result, kind: str = ""):
+        job = _Job(priority, next(self._seq), cost, result, asyncio.get_running_loop().create_future(), kind)
         self._queue.append(job)
         if self._running is None:
             self._free_at = max(self._free_at, self.now)  # an idle device starts it now
@@ -84,6 +86,7 @@ class VirtualDevice(WordRecognizer):
                 self._running, self._free_at = None, done_at
                 if not job.future.done():  # its caller went away meanwhile: the result is dropped
                     job.future.set_result(job.result)
+                    self.ran.append((job.kind, Priority(job.priority)))
             self._queue = [job for job in self._queue if not job.future.done()]  # cancelled while queued
             if not self._queue:
                 return
@@ -98,9 +101,10 @@ async def _settle() -> None:
 
 
 async def run(words: list[Word], *, decode_s: float = DECODE_S, probability: float = 0.1, tail: float = 3.0,
-              interim: bool = True, analysis: bool = False) -> tuple[list[tuple[float, object]], list[float]]:
+              interim: bool = True, analysis: bool = False,
+              device: VirtualDevice | None = None) -> tuple[list[tuple[float, object]], list[float]]:
     """Stream `words`; returns ((stream seconds when emitted, event) for each event, ends of words in seconds)."""
-    device = VirtualDevice(words, decode_s=decode_s, probability=probability)
+    device = device or VirtualDevice(words, decode_s=decode_s, probability=probability)
     events: list[tuple[float, object]] = []
 
     async def emit(event) -> None:
@@ -180,3 +184,17 @@ async def test_words_that_do_not_decide_leave_it_to_the_turn_model_not_queued_be
     [(at, end)] = turn_ends(events)
     assert end.reason == "model" and end.probability == 0.9
     assert at - ends[-1] <= PAUSE_S + DECODE_S + TURN_MODEL_S
+
+
+async def test_a_final_committed_before_its_speculative_analysis_is_done_gets_it_at_a_finals_priority():
+    """A pause's speaker and emotion are computed beside its decode, ranked below the turn's decision and the
+    reply. Committed before that is done (here at the turn's end, its decode still running), the final gets
+    its analysis again as a final's, and the speculative jobs are dropped unrun."""
+    words = spoken("Is it raining today?")
+    device = VirtualDevice(words, decode_s=DECODE_S, probability=0.1)
+    events, ends = await run(words, analysis=True, interim=False, device=device)
+
+    [final] = [e for _, e in events if isinstance(e, Final) and e.text]
+    assert final.text == "Is it raining today?"
+    analysis = [(kind, priority) for kind, priority in device.ran if kind and priority != Priority.REPLY]  # not windows
+    assert analysis == [("speaker", Priority.LIVE), ("emotion", Priority.LIVE)]
