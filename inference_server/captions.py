@@ -17,10 +17,12 @@ from dataclasses import dataclass
 
 _SENTENCE_END = re.compile(r"[.?!][\"')\]]*$")
 # A sentence does not end on these, whatever punctuation the recognizer put after them.
+# Not "you", "though" or "not": "How are you?", "I'm in New Jersey now, though." and "I hope not." end
+# sentences often (on the real call, "though" kept a sentence's final waiting 0.5 s for a speaker change).
 _NEEDS_MORE = frozenset("""
 a an the and or but nor of to in on at for with from by as into onto about than then that which who whom
-whose where when while if so because although though since until unless is are was were be been am
-my your his her their our its i we you he she they it's i'm not very mr mrs ms dr st
+whose where when while if so because although since until unless is are was were be been am
+my your his her their our its i we he she they it's i'm very mr mrs ms dr st
 """.split())
 
 

@@ -186,7 +186,7 @@ async def test_a_long_pause_still_ends_the_turn():
     words = sentence("hello there.", 0.6) + sentence("how are you?", 0.05)
     events = await run(words)
     assert [(f.text, f.segment, f.last) for f in finals(events)] == [("hello there.", 0, False), ("", 1, True),
-                                                                    ("how are you?", 0, True)]
+                                                                    ("how are you?", 0, False), ("", 1, True)]
     assert sum(isinstance(e, SpeechEnded) for e in events) == 2
 
 
