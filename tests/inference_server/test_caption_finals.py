@@ -119,17 +119,21 @@ async def run(words: list[Word], **settings) -> list:
     async def emit(event) -> None:
         events.append(event)
 
-    engine = WordRecognizer(words)
-    stream = TranscriptionStream(engine, Settings(**settings), StreamConfig(emotion=False, diarization=False),
-                                 emit)
+    stream = TranscriptionStream(WordRecognizer(words), Settings(**settings),
+                                 StreamConfig(emotion=False, diarization=False), emit)
+    await play(stream, words)
+    return events
+
+
+async def play(stream: TranscriptionStream, words: list[Word]) -> None:
+    """Feed the words' audio in 20 ms chunks, then finish the stream."""
     pcm = (render(words) * 32767).astype("<i2").tobytes()
-    chunk = 2 * SAMPLE_RATE // 50  # 20 ms
+    chunk = 2 * SAMPLE_RATE // 50
     for offset in range(0, len(pcm), chunk):
         await stream.feed(pcm[offset:offset + chunk])
         for _ in range(5):  # let decodes finish as a fast server would, between 20 ms chunks
             await asyncio.sleep(0)
     await stream.finish()
-    return events
 
 
 def finals(events: list) -> list[Final]:
@@ -208,13 +212,7 @@ async def test_a_turns_last_words_are_analysed_during_the_pause_and_final_at_the
     async def emit(event) -> None:
         engine.journal.append(event)
 
-    stream = TranscriptionStream(engine, Settings(), StreamConfig(), emit)
-    pcm = (render(words) * 32767).astype("<i2").tobytes()
-    for offset in range(0, len(pcm), 640):
-        await stream.feed(pcm[offset:offset + 640])
-        for _ in range(5):
-            await asyncio.sleep(0)
-    await stream.finish()
+    await play(TranscriptionStream(engine, Settings(), StreamConfig(), emit), words)
     journal = engine.journal
     [final] = finals(journal)
     assert (final.text, final.last) == ("the capital of.", True)
@@ -315,13 +313,8 @@ async def test_a_speaker_change_without_a_pause_ends_a_final_as_soon_as_the_segm
             events.append(event)
 
         engine = WordRecognizer(words, segmentation)
-        stream = TranscriptionStream(engine, Settings(live_segmentation=True), StreamConfig(emotion=False), emit)
-        pcm = (render(words) * 32767).astype("<i2").tobytes()
-        for offset in range(0, len(pcm), 640):
-            await stream.feed(pcm[offset:offset + 640])
-            for _ in range(5):
-                await asyncio.sleep(0)
-        await stream.finish()
+        await play(TranscriptionStream(engine, Settings(live_segmentation=True), StreamConfig(emotion=False), emit),
+                   words)
         return events
 
     alone = finals(await transcribe(None))
