@@ -12,7 +12,7 @@ pause after a complete sentence, at a speaker change, or at the longest caption 
 utterance's finals are numbered by `segment`; the one that closes the utterance has `last`.
 A short pause is decoded speculatively while it lasts; once done, the decode is committed if
 its words form a sentence (the pause need not end first), else kept as the turn's words or,
-when speech resumes, shown as an interim. Finals are sent strictly in order.
+when speech resumes, shown as an interim. Finals are sent strictly in order (stream_finals.py).
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,19 +30,14 @@ from parley.settings import Settings
 from .captions import CaptionPolicy, has_words
 from .diarization import OnlineDiarizer
 from .engine import Engine
-from .protocol import (SAMPLE_RATE, Final, Interim, Preflight, Ready, SpeechEnded, SpeechStarted, StreamConfig,
-                       StreamEvent)
+from .protocol import SAMPLE_RATE, Interim, Preflight, Ready, SpeechEnded, SpeechStarted, StreamConfig
 from .scheduler import Priority
 from .segmenter import Segmenter, SpeechEnd, SpeechStart
 from .stream_changes import StreamSpeakerChanges
+from .stream_finals import Analysis, Caption, Emit, FinalsInOrder, analyse, caption_log
 from .turn_stream import StreamTurns
 
 log = logging.getLogger(__name__)
-# One line per caption committed and per final sent, in stream seconds (PARLEY_DEBUG_LOGGERS=inference_server.captions):
-# with inference_server.jobs, where a final's latency went.
-caption_log = logging.getLogger("inference_server.captions")
-
-Emit = Callable[[StreamEvent], Awaitable[None]]
 
 _QUIET = 2 * 512  # samples (two VAD frames) without speech: no new interim (one frame is a dip between words)
 
@@ -57,13 +51,6 @@ async def _nothing() -> str:
 
 
 @dataclass
-class _Analysis:
-    text: str
-    embedding: np.ndarray | None
-    emotion: tuple[str, float]
-
-
-@dataclass
 class _Candidate:
     """A decode of the caption in progress up to a pause, [start, end) in samples, and its analysis (speaker,
     emotion) under way beside it, so that a turn's last words are final the moment the VAD ends the turn.
@@ -74,24 +61,11 @@ class _Candidate:
     end: int
     audio: np.ndarray
     task: asyncio.Task[str]
-    analysis: asyncio.Task[_Analysis | None]
+    analysis: asyncio.Task[Analysis | None]
 
     def cancel(self) -> None:
         self.analysis.cancel()
         self.task.cancel()
-
-
-@dataclass
-class _Caption:
-    """A final on its way: committed, being analysed, sent in order."""
-
-    utterance: int
-    segment: int
-    start: int
-    end: int
-    analysis: asyncio.Task[_Analysis | None]
-    last: bool
-    committed_at: float
 
 
 class TranscriptionStream:
@@ -123,8 +97,8 @@ class TranscriptionStream:
         self._interim_end = 0  # audio end of the newest interim sent: interims never go back in time
         self._interim_task: asyncio.Task | None = None
         self._candidate: _Candidate | None = None
-        self._finals: asyncio.Queue[_Caption | None] = asyncio.Queue()
-        self._final_worker = asyncio.create_task(self._send_finals_in_order())
+        self._finals = FinalsInOrder(self.id, config, self._diarizer, emit, engine.scheduler.metrics.final_latency)
+        self._final_worker = asyncio.create_task(self._finals.send())
         self._analysis: tuple[int, int, int, asyncio.Task[str]] | None = None  # latest decode: the turn's words
         self._analysis_changed = asyncio.Event()
         self._turns = StreamTurns(engine, settings, self._segmenter, emit, self._words_up_to,
@@ -164,7 +138,7 @@ class TranscriptionStream:
     async def finish(self) -> None:
         """Finalize what is pending and wait until every final has been sent."""
         await self.flush()
-        self._finals.put_nowait(None)
+        self._finals.end()
         await self._final_worker
 
     async def close(self) -> None:
@@ -268,7 +242,7 @@ class TranscriptionStream:
         priority = Priority.REPLY if self._turns else Priority.LIVE
         text = self._recognize(audio, priority)
         self._candidate = _Candidate(start, end, audio, text,
-                                     asyncio.create_task(self._analyse(text, audio, speculative=True)))
+                                     asyncio.create_task(analyse(self._engine, self._config, text, audio, speculative=True)))
         self._set_analysis((self._utterance, start, end, text))
 
     def _set_analysis(self, analysis: tuple[int, int, int, asyncio.Task[str]]) -> None:
@@ -340,23 +314,22 @@ class TranscriptionStream:
         self._commit(start, at, self._recognize(audio, inside_speech=True), audio, last=False)
 
     def _commit(self, start: int, end: int, text: asyncio.Task[str], audio: np.ndarray, *, last: bool) -> None:
-        self._queue_final(start, end, text, asyncio.create_task(self._analyse(text, audio)), last=last)
+        self._queue_final(start, end, text, asyncio.create_task(analyse(self._engine, self._config, text, audio)), last=last)
 
     def _commit_candidate(self, candidate: _Candidate, *, last: bool = False) -> None:
         analysis = candidate.analysis
         if not analysis.done():
             analysis.cancel()  # a final now: its analysis must not wait behind the reply
-            analysis = asyncio.create_task(self._analyse(candidate.task, candidate.audio))
+            analysis = asyncio.create_task(analyse(self._engine, self._config, candidate.task, candidate.audio))
         self._queue_final(candidate.start, candidate.end, candidate.task, analysis, last=last)
 
-    def _queue_final(self, start: int, end: int, text: asyncio.Task[str], analysis: asyncio.Task[_Analysis | None],
+    def _queue_final(self, start: int, end: int, text: asyncio.Task[str], analysis: asyncio.Task[Analysis | None],
                      *, last: bool) -> None:
         self._set_analysis((self._utterance, start, end, text))
         if caption_log.isEnabledFor(logging.DEBUG):
             caption_log.debug("stream %s commit %d.%d [%.2f, %.2f) at %.2f", self.id, self._utterance, self._segment,
                               start / SAMPLE_RATE, end / SAMPLE_RATE, self._received / SAMPLE_RATE)
-        self._finals.put_nowait(_Caption(self._utterance, self._segment, start, end, analysis, last,
-                                         time.monotonic()))
+        self._finals.put(Caption(self._utterance, self._segment, start, end, analysis, last, time.monotonic()))
         self._segment += 1
 
     # --- interims ---------------------------------------------------------------------------
@@ -402,55 +375,3 @@ class TranscriptionStream:
         if inside_speech:
             return asyncio.create_task(self._engine.recognize(audio, priority=priority, inside_speech=True))
         return asyncio.create_task(self._engine.recognize(audio, priority=priority))
-
-    async def _analyse(self, text_task: asyncio.Task[str], audio: np.ndarray, *,
-                       speculative: bool = False) -> _Analysis | None:
-        """A final's words, speaker and emotion. A speculative analysis (a pause's candidate) ranks below the
-        turn's decision and the reply, and leaves the decode to the candidate when it is cancelled."""
-        engine = self._engine
-        priority = Priority.INTERIM if speculative else Priority.LIVE
-        speaker = (asyncio.create_task(engine.speaker_embedding(audio, priority=priority))
-                   if self._config.diarization else None)
-        try:
-            text = await (asyncio.shield(text_task) if speculative else text_task)
-            if not has_words(text):
-                return None  # nothing, or only punctuation (a cut inside speech may decode as ".")
-            emotion = await engine.emotion(text, priority=priority) if self._config.emotion else ("neutral", 1.0)
-            return _Analysis(text, await speaker if speaker else None, emotion)
-        finally:
-            if speaker and not speaker.done():
-                speaker.cancel()
-            if not speculative and not text_task.done():
-                text_task.cancel()
-
-    async def _send_finals_in_order(self) -> None:
-        while (caption := await self._finals.get()) is not None:
-            try:
-                analysis = await caption.analysis
-            except asyncio.CancelledError:
-                if asyncio.current_task().cancelling():
-                    raise
-                continue
-            except Exception:  # noqa: BLE001 - one bad utterance must not end the stream
-                log.exception("final decode failed on stream %s", self.id)
-                continue
-            if analysis is None and caption.last and caption.segment:
-                analysis = _Analysis("", None, ("neutral", 1.0))  # closes the utterance: nothing after the last final
-            if analysis is None:
-                continue
-            duration = (caption.end - caption.start) / SAMPLE_RATE
-            if not analysis.text:
-                speaker = self._diarizer.last_label or "S1"
-            elif self._config.diarization:
-                speaker = self._diarizer.assign(analysis.embedding, duration)
-            else:
-                speaker = "S1"
-            self._metrics.final_latency.observe(time.monotonic() - caption.committed_at)
-            if caption_log.isEnabledFor(logging.DEBUG):
-                caption_log.debug("stream %s final %d.%d sent %.3f s after its commit, at %.2f: %r", self.id,
-                                  caption.utterance, caption.segment, time.monotonic() - caption.committed_at,
-                                  self._received / SAMPLE_RATE, analysis.text)
-            await self._emit(Final(utterance_id=caption.utterance, segment=caption.segment, last=caption.last,
-                                   text=analysis.text, start=caption.start / SAMPLE_RATE,
-                                   end=caption.end / SAMPLE_RATE, speaker=speaker, emotion=analysis.emotion[0],
-                                   emotion_score=round(float(analysis.emotion[1]), 4)))
