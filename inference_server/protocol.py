@@ -25,6 +25,7 @@ preflight makes that preflight moot.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
@@ -155,6 +156,7 @@ StreamEvent = Annotated[
     Field(discriminator="type")
 ]
 stream_event_adapter: TypeAdapter[StreamEvent] = TypeAdapter(StreamEvent)
+Emit = Callable[[StreamEvent], Awaitable[None]]  # where a stream's events go (the WebSocket, a test)
 
 
 # --- REST: transcription ----------------------------------------------------------------

@@ -10,23 +10,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import numpy as np
+from prometheus_client import Histogram
 
 from .captions import has_words
 from .diarization import OnlineDiarizer
 from .engine import Engine
-from .protocol import SAMPLE_RATE, Final, StreamConfig, StreamEvent
+from .protocol import SAMPLE_RATE, Emit, Final, StreamConfig
 from .scheduler import Priority
 
 log = logging.getLogger(__name__)
 # One line per caption committed and per final sent, in stream seconds (PARLEY_DEBUG_LOGGERS=inference_server.captions):
 # with inference_server.jobs, where a final's latency went.
 caption_log = logging.getLogger("inference_server.captions")
-
-Emit = Callable[[StreamEvent], Awaitable[None]]
 
 
 @dataclass
@@ -72,12 +70,12 @@ async def analyse(engine: Engine, config: StreamConfig, text_task: asyncio.Task[
 
 class FinalsInOrder:
     def __init__(self, stream_id: str, config: StreamConfig, diarizer: OnlineDiarizer, emit: Emit,
-                 final_latency) -> None:
+                 final_latency: Histogram) -> None:
         self._stream_id = stream_id
         self._config = config
         self._diarizer = diarizer
         self._emit = emit
-        self._final_latency = final_latency  # a histogram: commit -> sent
+        self._final_latency = final_latency  # commit -> sent
         self._queue: asyncio.Queue[Caption | None] = asyncio.Queue()
 
     def put(self, caption: Caption) -> None:

@@ -30,11 +30,11 @@ from parley.settings import Settings
 from .captions import CaptionPolicy, has_words
 from .diarization import OnlineDiarizer
 from .engine import Engine
-from .protocol import SAMPLE_RATE, Interim, Preflight, Ready, SpeechEnded, SpeechStarted, StreamConfig
+from .protocol import SAMPLE_RATE, Emit, Interim, Preflight, Ready, SpeechEnded, SpeechStarted, StreamConfig
 from .scheduler import Priority
 from .segmenter import Segmenter, SpeechEnd, SpeechStart
 from .stream_changes import StreamSpeakerChanges
-from .stream_finals import Analysis, Caption, Emit, FinalsInOrder, analyse, caption_log
+from .stream_finals import Analysis, Caption, FinalsInOrder, analyse, caption_log
 from .turn_stream import StreamTurns
 
 log = logging.getLogger(__name__)

@@ -15,13 +15,12 @@ import numpy as np
 from parley.settings import Settings
 
 from .engine import Engine
-from .protocol import SAMPLE_RATE, EndOfTurn, Preflight, StreamEvent
+from .protocol import SAMPLE_RATE, Emit, EndOfTurn, Preflight
 from .segmenter import Segmenter
 from .turn_taking import Judge, TurnEnded, TurnOptions, TurnTracker, Verdict, judge
 
 log = logging.getLogger(__name__)
 
-Emit = Callable[[StreamEvent], Awaitable[None]]
 Words = Callable[[float], Awaitable[Preflight | None]]  # the words up to the pause that began then
 
 _SPEECH_GAP = 2 * 512  # samples (two VAD frames) without speech before a pause counts
